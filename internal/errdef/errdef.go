@@ -1,0 +1,70 @@
+// Package errdef holds the error classes every layer shares and the exit code
+// each class maps to. Layers wrap these sentinels with context
+// (fmt.Errorf("get %s: %w", key, errdef.ErrNotFound)); the wiring in main maps
+// the class to an exit status with ExitCode.
+package errdef
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel error classes. Wrap them; compare with errors.Is.
+var (
+	// ErrUsage: the request itself is wrong (bad flag, bad KEY, malformed
+	// IMAGE, unreadable input file). Nothing was sent anywhere.
+	ErrUsage = errors.New("invalid input")
+	// ErrNotFound: the image, the key or the entry does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnauthorized: the registry refused the credentials (401/403).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrInvalidResponse: the registry answered with something that cannot be
+	// right (wrong digest, oversized or malformed manifest, index that is not
+	// an index). Never retried.
+	ErrInvalidResponse = errors.New("invalid registry response")
+)
+
+// Exit codes. Documented in README.md ("Exit codes"); keep both in step.
+const (
+	ExitOK           = 0
+	ExitFailure      = 1 // anything not listed below: network, registry, I/O
+	ExitUsage        = 2 // ErrUsage
+	ExitNotFound     = 3 // ErrNotFound
+	ExitUnauthorized = 4 // ErrUnauthorized
+)
+
+// ExitCode maps an error to the process exit status.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, ErrUsage):
+		return ExitUsage
+	case errors.Is(err, ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, ErrUnauthorized):
+		return ExitUnauthorized
+	default:
+		return ExitFailure
+	}
+}
+
+// Usagef returns an ErrUsage-class error with a formatted message.
+func Usagef(format string, args ...any) error {
+	return &classed{msg: fmt.Sprintf(format, args...), class: ErrUsage}
+}
+
+// NotFoundf returns an ErrNotFound-class error with a formatted message.
+func NotFoundf(format string, args ...any) error {
+	return &classed{msg: fmt.Sprintf(format, args...), class: ErrNotFound}
+}
+
+// classed is an error whose message stands alone (no ": not found" suffix)
+// but which still matches its class with errors.Is.
+type classed struct {
+	msg   string
+	class error
+}
+
+func (e *classed) Error() string        { return e.msg }
+func (e *classed) Is(target error) bool { return target == e.class }

@@ -1,0 +1,66 @@
+package store
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The storage format. It is a public contract (README "Storage format"):
+// changing any of these breaks every registry that holds entries.
+const (
+	// ArtifactType marks an entry manifest.
+	ArtifactType = "application/vnd.manifesto.metadata.v1"
+	// AnnotationKey holds the entry's KEY on the manifest (and so on its
+	// referrers descriptor).
+	AnnotationKey = "dev.manifesto.key"
+	// AnnotationCreated holds the write time, RFC 3339 UTC with nanoseconds.
+	AnnotationCreated = "org.opencontainers.image.created"
+	// AnnotationTitle names the value's file on the layer.
+	AnnotationTitle = "org.opencontainers.image.title"
+)
+
+// Entry is one immutable version of one key on one subject.
+type Entry struct {
+	Key string `json:"key"`
+	// Digest is the entry manifest's digest: the version's identity.
+	Digest string `json:"digest"`
+	// MediaType is the value's media type (the layer's), when known without
+	// fetching the manifest; empty otherwise.
+	MediaType string `json:"mediaType,omitempty"`
+	// Size is the value's size in bytes when known, else -1.
+	Size int64 `json:"size"`
+	// Created is the write time recorded in the entry.
+	Created time.Time `json:"created"`
+	// Title is the value's file name, if the writer recorded one.
+	Title string `json:"title,omitempty"`
+}
+
+// Newer reports whether a sorts before b in "newest first" order: later
+// Created first, and for equal times the larger digest first, so that every
+// reader picks the same winner.
+func Newer(a, b Entry) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.After(b.Created)
+	}
+	return a.Digest > b.Digest
+}
+
+// MediaTypeFor infers a value's media type from its file name; the fallback is
+// application/octet-stream.
+func MediaTypeFor(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json":
+		return "application/json"
+	case ".yaml", ".yml":
+		return "application/yaml"
+	case ".xml":
+		return "application/xml"
+	case ".sarif":
+		return "application/sarif+json"
+	case ".txt":
+		return "text/plain"
+	default:
+		return "application/octet-stream"
+	}
+}
