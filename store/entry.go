@@ -18,6 +18,11 @@ const (
 	AnnotationCreated = "org.opencontainers.image.created"
 	// AnnotationTitle names the value's file on the layer.
 	AnnotationTitle = "org.opencontainers.image.title"
+	// AnnotationMediaType and AnnotationSize repeat the value's media type
+	// and size on the manifest, so that listings (whose descriptors carry
+	// the manifest's annotations) describe values without a manifest fetch.
+	AnnotationMediaType = "dev.manifesto.media-type"
+	AnnotationSize      = "dev.manifesto.size"
 )
 
 // Entry is one immutable version of one key on one subject.

@@ -68,3 +68,21 @@ type classed struct {
 
 func (e *classed) Error() string        { return e.msg }
 func (e *classed) Is(target error) bool { return target == e.class }
+
+// WithClass marks err as belonging to class (one of the sentinels above)
+// without changing its message.
+func WithClass(err error, class error) error {
+	if err == nil {
+		return nil
+	}
+	return &wrapped{err: err, class: class}
+}
+
+type wrapped struct {
+	err   error
+	class error
+}
+
+func (e *wrapped) Error() string        { return e.err.Error() }
+func (e *wrapped) Unwrap() error        { return e.err }
+func (e *wrapped) Is(target error) bool { return target == e.class }

@@ -1,0 +1,305 @@
+package inputs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/store"
+)
+
+// Command names that carry no Request.
+const (
+	cmdDemo    = "demo"
+	cmdVersion = "version"
+)
+
+// Flag names. The environment variable of each is EnvName(flag).
+const (
+	flagJSON          = "json"
+	flagPlatform      = "platform"
+	flagUsername      = "username"
+	flagPassword      = "password"
+	flagPasswordStdin = "password-stdin"
+	flagPlainHTTP     = "plain-http"
+	flagInsecure      = "insecure"
+	flagMediaType     = "media-type"
+	flagOutput        = "output"
+	flagDigest        = "digest"
+	flagHelp          = "help"
+)
+
+// options receives every flag value of one FromArgs call.
+type options struct {
+	json          bool
+	platform      string
+	username      string
+	password      string
+	passwordStdin bool
+	plainHTTP     bool
+	insecure      bool
+	mediaType     string
+	output        string
+	digest        string
+}
+
+// captureFunc records the command cobra chose and its positional arguments.
+type captureFunc func(cmd *cobra.Command, args []string)
+
+var rootLong = fmt.Sprintf(`manifesto stores named metadata entries ("keys") next to a container image in an
+OCI registry or an OCI image layout: an SBOM, a scan report, a build log, any
+file. Every put adds a new immutable version of a key; get reads the newest
+version and history lists them all. Entries are OCI artifacts whose subject is
+the image: storing them never changes the image or its digest.
+
+IMAGE
+  A registry reference (registry.example.com/team/app:1.4, alpine,
+  ghcr.io/org/app@sha256:...) or an OCI image layout directory
+  (oci:PATH, oci:PATH:TAG or oci:PATH@DIGEST). When IMAGE is a multi-platform
+  index, --platform os/arch[/variant] picks one platform's manifest as the
+  subject.
+
+KEY
+  Lower-case letters, digits, '.', '_' and '-', starting and ending with a
+  letter or digit, at most %d characters (sbom, test-report, build.log).
+
+Environment
+  Every flag can also be set through the environment: flag --foo-bar is
+  variable MANIFESTO_FOO_BAR, for example MANIFESTO_PLAIN_HTTP=true or
+  MANIFESTO_USERNAME=ci. A flag given on the command line wins over its
+  variable; an empty variable counts as unset. REGISTRY_USERNAME and
+  REGISTRY_PASSWORD are read last, when neither the flag nor the MANIFESTO_
+  variable is set.
+
+Credentials
+  --username with --password, or with --password-stdin to read the password
+  from standard input (one trailing newline is removed). Prefer
+  --password-stdin or MANIFESTO_PASSWORD: a --password on the command line is
+  visible to other users of the machine. A password without a user name, or a
+  user name without a password, is a usage error.
+
+Exit codes
+  %d  success
+  %d  failure: network, registry or I/O error
+  %d  usage error: bad command, argument, flag or environment variable
+     (nothing was sent anywhere)
+  %d  not found: the image, the key or the entry does not exist
+  %d  unauthorized: the registry refused the credentials`,
+	store.MaxKeyLen,
+	errdef.ExitOK, errdef.ExitFailure, errdef.ExitUsage, errdef.ExitNotFound, errdef.ExitUnauthorized)
+
+const rootExample = `  manifesto put registry.example.com/team/app:1.4 sbom sbom.spdx.json
+  manifesto get registry.example.com/team/app:1.4 sbom -o sbom.spdx.json
+  manifesto list registry.example.com/team/app:1.4
+  manifesto put --help`
+
+// newRoot builds the command tree. Every RunE only calls capture; all checks
+// and all reading happen in FromArgs after cobra returns.
+func newRoot(o *options, capture captureFunc) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "manifesto",
+		Short:         "Store named metadata next to container images in an OCI registry",
+		Long:          rootLong,
+		Example:       rootExample,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// The root runs only to print help: no "manifesto [flags]" line.
+		DisableFlagsInUseLine: true,
+		// Runnable, so that unknown commands reach rootArgs (a root without
+		// RunE turns them into help). Without arguments it prints help.
+		Args: rootArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		// Only help exists besides our commands; shell completion scripts are
+		// not part of the CLI contract.
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		// rootArgs gives a one-line suggestion instead.
+		DisableSuggestions:         true,
+		SuggestionsMinimumDistance: 2,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return errdef.Usagef("%s: %v (see '%s --help')", c.CommandPath(), oneLine(err.Error()), c.CommandPath())
+	})
+
+	pf := root.PersistentFlags()
+	pf.BoolVar(&o.json, flagJSON, false, "print the result as JSON")
+	pf.StringVar(&o.platform, flagPlatform, "", "use the manifest for `os/arch[/variant]` when IMAGE is a multi-platform index (e.g. linux/arm64)")
+	pf.StringVar(&o.username, flagUsername, "", "registry user `name`")
+	pf.StringVar(&o.password, flagPassword, "", "registry `password` or token (prefer --password-stdin or MANIFESTO_PASSWORD)")
+	pf.BoolVar(&o.passwordStdin, flagPasswordStdin, false, "read the registry password from standard input")
+	pf.BoolVar(&o.plainHTTP, flagPlainHTTP, false, "talk to the registry over plain HTTP instead of HTTPS")
+	pf.BoolVar(&o.insecure, flagInsecure, false, "skip TLS certificate verification")
+
+	run := func(cmd *cobra.Command, args []string) error {
+		capture(cmd, args)
+		return nil
+	}
+
+	put := &cobra.Command{
+		Use:   "put IMAGE KEY FILE",
+		Short: "Store FILE as a new version of KEY on IMAGE",
+		Long: `put uploads FILE as a new version of KEY on IMAGE. Earlier versions are kept
+(see history); get returns the newest. FILE is a regular file, or '-' to read
+the value from standard input (not together with --password-stdin).
+
+The value's media type is inferred from FILE's name: .json application/json,
+.yaml/.yml application/yaml, .xml application/xml, .sarif
+application/sarif+json, .txt text/plain, anything else (and '-')
+application/octet-stream. Set it with --media-type type/subtype[+suffix]
+(no parameters).`,
+		Example: `  manifesto put registry.example.com/team/app:1.4 sbom sbom.spdx.json
+  trivy image -f sarif registry.example.com/team/app:1.4 | \
+    manifesto put --media-type application/sarif+json registry.example.com/team/app:1.4 scan -
+  manifesto put oci:./build/layout:latest build-log build.log`,
+		Args: exactArgs("IMAGE", "KEY", "FILE"),
+		RunE: run,
+	}
+	put.Flags().StringVar(&o.mediaType, flagMediaType, "", "the value's media `type/subtype`, e.g. application/spdx+json (default: inferred from FILE)")
+
+	get := &cobra.Command{
+		Use:   "get IMAGE KEY",
+		Short: "Write the newest version of KEY to standard output or a file",
+		Long: `get writes the value of KEY on IMAGE: the newest version, or the exact
+version named by --digest (a digest shown by history). The bytes go to
+standard output, or to FILE with -o (created or replaced; its directory must
+exist). --json prints a description of the entry instead of the value, so it
+needs -o. Exit code 3 when IMAGE has no such key.`,
+		Example: `  manifesto get registry.example.com/team/app:1.4 sbom > sbom.spdx.json
+  manifesto get registry.example.com/team/app:1.4 sbom -o sbom.spdx.json --json
+  manifesto get --digest sha256:... registry.example.com/team/app:1.4 sbom`,
+		Args: exactArgs("IMAGE", "KEY"),
+		RunE: run,
+	}
+	get.Flags().StringVarP(&o.output, flagOutput, "o", "", "write the value to `FILE` instead of standard output ('-' is standard output)")
+	get.Flags().StringVar(&o.digest, flagDigest, "", "read only the version with this `DIGEST` (sha256:..., as shown by history)")
+
+	list := &cobra.Command{
+		Use:   "list IMAGE",
+		Short: "List the keys stored on IMAGE",
+		Long: `list shows every key stored on IMAGE with its newest version, sorted by key.
+Use --json for a machine-readable list.`,
+		Example: `  manifesto list registry.example.com/team/app:1.4
+  manifesto list --json oci:./build/layout:latest`,
+		Args: exactArgs("IMAGE"),
+		RunE: run,
+	}
+
+	history := &cobra.Command{
+		Use:   "history IMAGE KEY",
+		Short: "List every version of KEY, newest first",
+		Long: `history lists every stored version of KEY on IMAGE, newest first, with the
+digest that get --digest and delete --digest accept. Exit code 3 when IMAGE
+has no such key.`,
+		Example: `  manifesto history registry.example.com/team/app:1.4 sbom
+  manifesto history --json registry.example.com/team/app:1.4 sbom`,
+		Args: exactArgs("IMAGE", "KEY"),
+		RunE: run,
+	}
+
+	del := &cobra.Command{
+		Use:   "delete IMAGE KEY",
+		Short: "Delete KEY (every version, or one with --digest) from IMAGE",
+		Long: `delete removes every version of KEY from IMAGE, or only the version named by
+--digest. The image itself is not touched. Exit code 3 when there is nothing
+to delete.`,
+		Example: `  manifesto delete registry.example.com/team/app:1.4 build-log
+  manifesto delete --digest sha256:... registry.example.com/team/app:1.4 build-log`,
+		Args: exactArgs("IMAGE", "KEY"),
+		RunE: run,
+	}
+	del.Flags().StringVar(&o.digest, flagDigest, "", "delete only the version with this `DIGEST` (sha256:..., as shown by history)")
+
+	repair := &cobra.Command{
+		Use:   "repair IMAGE",
+		Short: "Rebuild IMAGE's fallback referrers index from durable traces",
+		Long: `repair rebuilds the fallback referrers index of IMAGE (the sha256-<digest>
+tag used on registries without the referrers API) from the durable traces
+that every put leaves, restoring entries that went missing from it, for
+example after concurrent writers overwrote each other's index updates.`,
+		Example: `  manifesto repair registry.example.com/team/app:1.4`,
+		Args:    exactArgs("IMAGE"),
+		RunE:    run,
+	}
+
+	demo := &cobra.Command{
+		Use:   cmdDemo,
+		Short: "Show manifesto at work on a throwaway example",
+		Long: `demo walks through put, list, get and history on a throwaway example,
+with nothing to set up and nothing sent to a real registry.`,
+		Example: `  manifesto demo`,
+		Args:    exactArgs(),
+		RunE:    run,
+	}
+
+	version := &cobra.Command{
+		Use:     cmdVersion,
+		Short:   "Print the version of manifesto",
+		Example: `  manifesto version --json`,
+		Args:    exactArgs(),
+		RunE:    run,
+	}
+
+	root.AddCommand(put, get, list, history, del, repair, demo, version)
+
+	// Document each flag's variable in its help line.
+	addEnvNames(root.PersistentFlags())
+	for _, c := range root.Commands() {
+		addEnvNames(c.Flags())
+	}
+	return root
+}
+
+// addEnvNames appends the environment variable to every flag's usage text.
+func addEnvNames(fs *pflag.FlagSet) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == flagHelp || strings.Contains(f.Usage, "$"+EnvPrefix) {
+			return
+		}
+		f.Usage += " [$" + EnvName(f.Name) + "]"
+	})
+}
+
+// rootArgs rejects anything that is not a command, with a suggestion.
+func rootArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	hint := ""
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		hint = fmt.Sprintf("; did you mean %q?", s[0])
+		for _, other := range s[1:] {
+			hint = strings.TrimSuffix(hint, "?") + fmt.Sprintf(" or %q?", other)
+		}
+	}
+	return errdef.Usagef("unknown command %q%s (see 'manifesto --help' for the commands)", args[0], hint)
+}
+
+// exactArgs requires exactly the named positional arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return errdef.Usagef("%s: missing %s (usage: %s)",
+				cmd.CommandPath(), strings.Join(names[len(args):], " "), usageLine(cmd, names))
+		case len(args) > len(names):
+			if len(names) == 0 {
+				return errdef.Usagef("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+			}
+			return errdef.Usagef("%s: unexpected argument %q after %s (usage: %s)",
+				cmd.CommandPath(), args[len(names)], strings.Join(names, " "), usageLine(cmd, names))
+		}
+		return nil
+	}
+}
+
+func usageLine(cmd *cobra.Command, names []string) string {
+	return strings.TrimSpace(cmd.CommandPath() + " [flags] " + strings.Join(names, " "))
+}
+
+// oneLine folds a multi-line message into one line.
+func oneLine(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,95 @@
+// Command manifesto keeps metadata next to container images in OCI
+// registries. main only wires inputs → steps → outputs.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/manifesto-dev/manifesto/demo"
+	"github.com/manifesto-dev/manifesto/inputs"
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/outputs"
+	"github.com/manifesto-dev/manifesto/steps"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// progressThreshold: values smaller than this transfer without progress.
+const progressThreshold = 4 << 20
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program; tests and the demo call it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd, err := inputs.FromArgs(args, getenv, stdin, stdout)
+	if err != nil {
+		outputs.Error(stderr, err)
+		return errdef.ExitCode(err)
+	}
+	switch cmd.Name {
+	case "":
+		return errdef.ExitOK // help was printed
+	case "version":
+		fmt.Fprintln(stdout, "manifesto", buildVersion())
+		return errdef.ExitOK
+	case "demo":
+		err := demo.Run(ctx, stdout, func(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+			return run(ctx, args, func(string) string { return "" }, stdin, stdout, stderr)
+		})
+		if err != nil {
+			outputs.Error(stderr, err)
+			return errdef.ExitFailure
+		}
+		return errdef.ExitOK
+	}
+
+	env := steps.Env{
+		Stdin:     stdin,
+		Stdout:    stdout,
+		Progress:  outputs.NewProgress(stderr, isTerminal(stderr), progressThreshold),
+		UserAgent: "manifesto/" + buildVersion(),
+	}
+	res, err := steps.Run(ctx, cmd.Request, env)
+	outputs.Warnings(stderr, res)
+	if err != nil {
+		outputs.Error(stderr, err)
+		return errdef.ExitCode(err)
+	}
+	if cmd.JSON {
+		err = outputs.JSON(stdout, res)
+	} else {
+		err = outputs.Text(stdout, res)
+	}
+	if err != nil {
+		outputs.Error(stderr, err)
+		return errdef.ExitFailure
+	}
+	return errdef.ExitOK
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && outputs.IsTerminal(f)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,193 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/store"
+)
+
+// Run performs one request.
+func Run(ctx context.Context, req Request, env Env) (Result, error) {
+	res := Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
+	access := store.Read
+	switch req.Operation {
+	case OpPut, OpRepair:
+		access = store.Write
+	case OpDelete:
+		access = store.Delete
+	case OpGet, OpList, OpHistory:
+	default:
+		return res, errdef.Usagef("unknown operation %q", req.Operation)
+	}
+	t, err := store.Open(ctx, req.Image, openOptions(req, env, access)...)
+	if err != nil {
+		return res, err
+	}
+	defer func() { res.Warnings = append(res.Warnings, t.Warnings...) }()
+	subject, err := t.Subject(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Subject = subject.Digest.String()
+
+	switch req.Operation {
+	case OpPut:
+		err = put(ctx, t, req, env, &res)
+	case OpGet:
+		err = get(ctx, t, req, env, &res)
+	case OpList:
+		var all []store.Entry
+		if all, err = t.List(ctx); err == nil {
+			res.Entries = store.Latest(all)
+			res.Found = len(res.Entries) > 0
+		}
+	case OpHistory:
+		if res.Entries, err = t.History(ctx, req.Key); err == nil {
+			res.Found = len(res.Entries) > 0
+			if !res.Found {
+				err = errdef.NotFoundf("key %q not found on %s", req.Key, res.Subject)
+			}
+		}
+	case OpDelete:
+		err = del(ctx, t, req, &res)
+	case OpRepair:
+		res.Entries, err = t.Repair(ctx)
+	}
+	return res, err
+}
+
+func openOptions(req Request, env Env, access store.Access) []store.Option {
+	opts := []store.Option{
+		store.WithAccess(access),
+		store.WithPlainHTTP(req.Registry.PlainHTTP),
+		store.WithInsecure(req.Registry.Insecure),
+		store.WithPlatform(req.Platform),
+		store.WithProgress(env.Progress),
+		store.WithUserAgent(env.UserAgent),
+		store.WithClock(env.Now),
+	}
+	if req.Registry.Username != "" || req.Registry.Password != "" {
+		opts = append(opts, store.WithAuth(req.Registry.Username, req.Registry.Password))
+	}
+	return opts
+}
+
+func put(ctx context.Context, t *store.Target, req Request, env Env, res *Result) error {
+	v := store.Value{Path: req.File, MediaType: req.MediaType}
+	if req.File == "-" {
+		// The store reads a value twice (hash, then upload) and never
+		// holds it in memory, so a stream is spooled to a temporary file.
+		path, cleanup, err := spool(env.Stdin)
+		if err != nil {
+			return fmt.Errorf("put %s: read stdin: %w", req.Key, err)
+		}
+		defer cleanup()
+		v.Path, v.Title = path, "-"
+	}
+	e, err := t.Put(ctx, req.Key, v)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", req.Key, err)
+	}
+	res.Entry, res.Found = &e, true
+	return nil
+}
+
+func spool(r io.Reader) (string, func(), error) {
+	if r == nil {
+		return "", nil, errdef.Usagef("no standard input to read the value from")
+	}
+	f, err := os.CreateTemp("", "manifesto-value-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.Remove(f.Name()) }
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return f.Name(), cleanup, nil
+}
+
+// get writes the value atomically: to a temporary file first, checked
+// against its digest, then renamed to the destination (or copied to
+// Stdout), so a failed read leaves no file and prints no unverified byte.
+func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result) error {
+	dir := os.TempDir()
+	if req.File != "" {
+		dir = filepath.Dir(req.File)
+	}
+	tmp, err := os.CreateTemp(dir, ".manifesto-get-")
+	if err != nil {
+		return fmt.Errorf("get %s: %w", req.Key, err)
+	}
+	defer os.Remove(tmp.Name())
+	e, err := t.Read(ctx, req.Key, req.Digest, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("get %s: %w", req.Key, err)
+	}
+	res.Entry, res.Found = &e, true
+	if req.File == "" {
+		return copyToStdout(tmp.Name(), env.Stdout)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), req.File); err != nil {
+		return fmt.Errorf("get %s: %w", req.Key, err)
+	}
+	res.Path = req.File
+	return nil
+}
+
+func copyToStdout(path string, w io.Writer) error {
+	if w == nil {
+		return errors.New("no standard output to write the value to")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+func del(ctx context.Context, t *store.Target, req Request, res *Result) error {
+	history, err := t.History(ctx, req.Key)
+	if err != nil {
+		return err
+	}
+	var gone []store.Entry
+	for _, e := range history {
+		if req.Digest == "" || e.Digest == req.Digest {
+			gone = append(gone, e)
+		}
+	}
+	if len(gone) == 0 {
+		if req.Digest != "" {
+			return errdef.NotFoundf("key %q has no version %s on %s", req.Key, req.Digest, res.Subject)
+		}
+		return errdef.NotFoundf("key %q not found on %s", req.Key, res.Subject)
+	}
+	if err := t.Delete(ctx, gone); err != nil {
+		return fmt.Errorf("delete %s: %w", req.Key, err)
+	}
+	res.Entries, res.Found = gone, true
+	return nil
+}

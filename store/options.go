@@ -1,0 +1,83 @@
+package store
+
+import (
+	"net/http"
+	"time"
+)
+
+// Access is what a Target will be used for; it decides the token scopes
+// asked of the registry.
+type Access int
+
+// Access levels.
+const (
+	Read Access = iota
+	Write
+	Delete
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	username, password string
+	plainHTTP          bool
+	insecure           bool
+	platform           string
+	progress           Progress
+	userAgent          string
+	transport          http.RoundTripper
+	now                func() time.Time
+	access             Access
+}
+
+func makeOptions(opts []Option) *options {
+	o := &options{now: time.Now, userAgent: "manifesto"}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithAuth sets explicit registry credentials instead of the keychains.
+func WithAuth(username, password string) Option {
+	return func(o *options) { o.username, o.password = username, password }
+}
+
+// WithPlainHTTP talks HTTP instead of HTTPS to the registry. Loopback
+// registries (localhost, 127.0.0.1) use HTTP without it.
+func WithPlainHTTP(on bool) Option { return func(o *options) { o.plainHTTP = on } }
+
+// WithInsecure skips TLS certificate verification.
+func WithInsecure(on bool) Option { return func(o *options) { o.insecure = on } }
+
+// WithPlatform picks the platform manifest ("os/arch[/variant]") of an
+// image index as the subject.
+func WithPlatform(p string) Option { return func(o *options) { o.platform = p } }
+
+// WithProgress reports value transfers.
+func WithProgress(p Progress) Option { return func(o *options) { o.progress = p } }
+
+// WithUserAgent sets the User-Agent sent to registries.
+func WithUserAgent(ua string) Option {
+	return func(o *options) {
+		if ua != "" {
+			o.userAgent = ua
+		}
+	}
+}
+
+// WithTransport replaces the base HTTP transport (tests, proxies).
+func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
+
+// WithClock sets the clock used for created times.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// WithAccess declares what the Target will be used for (default Read).
+func WithAccess(a Access) Option { return func(o *options) { o.access = a } }

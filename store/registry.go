@@ -1,0 +1,535 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/authn/github"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+)
+
+// manifestAccept lists every manifest type a subject can be.
+var manifestAccept = strings.Join([]string{
+	string(types.OCIManifestSchema1),
+	string(types.OCIImageIndex),
+	string(types.DockerManifestSchema2),
+	string(types.DockerManifestList),
+}, ", ")
+
+// Request bounds. Small requests (manifests, indexes, tags) are retried on
+// network errors, 429 and 5xx with jittered backoff; blob transfers are
+// retried as a whole by their callers.
+const (
+	smallRequestTimeout = 60 * time.Second
+	retryAttempts       = 4
+	retryBase           = 200 * time.Millisecond
+)
+
+// registry is the HTTP side of the store: one repository on one registry,
+// with an authenticated client. It speaks the OCI distribution API directly
+// so that every round trip is one we chose.
+type registryClient struct {
+	repo   name.Repository
+	client *http.Client
+	scheme string
+}
+
+// newRegistry authenticates to ref's registry for the given scopes
+// (transport.PullScope, PushScope, DeleteScope).
+func newRegistry(ctx context.Context, ref name.Reference, o *options, scope string) (*registryClient, error) {
+	repo := ref.Context()
+	auth, err := o.authenticator(repo)
+	if err != nil {
+		return nil, err
+	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = smallRequestTimeout
+	if o.insecure {
+		base.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
+	}
+	var rt http.RoundTripper = base
+	if o.transport != nil {
+		rt = o.transport
+	}
+	rt = transport.NewUserAgent(rt, o.userAgent)
+	t, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(scope)})
+	if err != nil {
+		return nil, classify(fmt.Errorf("connect to %s: %w", repo.RegistryStr(), err))
+	}
+	return &registryClient{repo: repo, client: &http.Client{Transport: t}, scheme: repo.Scheme()}, nil
+}
+
+// authenticator picks explicit credentials, else the default keychain
+// (Docker config, credential helpers, Podman auth file) and GitHub's.
+func (o *options) authenticator(repo name.Repository) (authn.Authenticator, error) {
+	if o.username != "" || o.password != "" {
+		return &authn.Basic{Username: o.username, Password: o.password}, nil
+	}
+	kc := authn.NewMultiKeychain(authn.DefaultKeychain, github.Keychain)
+	a, err := kc.Resolve(repo)
+	if err != nil {
+		return nil, fmt.Errorf("read registry credentials for %s: %w", repo.RegistryStr(), err)
+	}
+	return a, nil
+}
+
+func (r *registryClient) url(kind, ref string) string {
+	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", r.scheme, r.repo.RegistryStr(), r.repo.RepositoryStr(), kind, ref)
+}
+
+// request is one small, repeatable HTTP exchange.
+type request struct {
+	method string
+	url    string
+	body   []byte
+	header map[string]string
+	ok     []int // accepted status codes
+}
+
+// do runs a small request with bounded retries and returns the response for
+// an accepted status; the caller closes its body. Other statuses become
+// classified errors.
+func (r *registryClient) do(ctx context.Context, q request) (*http.Response, error) {
+	var lastErr error
+	for attempt := 0; attempt < retryAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := r.once(ctx, q)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil || !retryable(err) {
+				break
+			}
+			continue
+		}
+		for _, c := range q.ok {
+			if resp.StatusCode == c {
+				return resp, nil
+			}
+		}
+		err = transport.CheckError(resp, q.ok...)
+		resp.Body.Close()
+		lastErr = err
+		if !retryableStatus(resp.StatusCode) {
+			break
+		}
+	}
+	return nil, classify(lastErr)
+}
+
+func (r *registryClient) once(ctx context.Context, q request) (*http.Response, error) {
+	var body io.Reader
+	if q.body != nil {
+		body = bytes.NewReader(q.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, q.method, q.url, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range q.header {
+		req.Header.Set(k, v)
+	}
+	return r.client.Do(req)
+}
+
+func backoff(attempt int) time.Duration {
+	d := retryBase << (attempt - 1)
+	return d/2 + rand.N(d)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func retryable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+func retryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500
+}
+
+// classify tags registry errors with the error class the exit code needs.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch terr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return errdef.WithClass(err, errdef.ErrUnauthorized)
+		case http.StatusNotFound:
+			return errdef.WithClass(err, errdef.ErrNotFound)
+		}
+	}
+	return err
+}
+
+// readCapped reads at most limit bytes of body; more is an error.
+func readCapped(body io.Reader, limit int64, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, invalidf("%s is larger than %d bytes", what, limit)
+	}
+	return b, nil
+}
+
+// headManifest returns the descriptor the registry reports for ref (tag or
+// digest), or an ErrNotFound-class error.
+func (r *registryClient) headManifest(ctx context.Context, ref string) (v1.Descriptor, error) {
+	resp, err := r.do(ctx, request{method: http.MethodHead, url: r.url("manifests", ref),
+		header: map[string]string{"Accept": manifestAccept}, ok: []int{http.StatusOK}})
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	resp.Body.Close()
+	d := v1.Descriptor{MediaType: types.MediaType(mediaTypeOnly(resp.Header.Get("Content-Type"))), Size: resp.ContentLength}
+	if h, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest")); err == nil {
+		d.Digest = h
+	}
+	return d, nil
+}
+
+// getManifest fetches ref (tag or digest) with a size cap and returns its
+// bytes and descriptor. The digest is computed from the bytes; when ref is a
+// digest or the registry states one, a mismatch is an error.
+func (r *registryClient) getManifest(ctx context.Context, ref string, accept string, limit int64) ([]byte, v1.Descriptor, error) {
+	resp, err := r.do(ctx, request{method: http.MethodGet, url: r.url("manifests", ref),
+		header: map[string]string{"Accept": accept}, ok: []int{http.StatusOK}})
+	if err != nil {
+		return nil, v1.Descriptor{}, err
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength > limit {
+		return nil, v1.Descriptor{}, invalidf("manifest %s is %d bytes, more than the %d allowed", ref, resp.ContentLength, limit)
+	}
+	b, err := readCapped(resp.Body, limit, "manifest "+ref)
+	if err != nil {
+		return nil, v1.Descriptor{}, err
+	}
+	h, n, _ := v1.SHA256(bytes.NewReader(b))
+	if want, err := v1.NewHash(ref); err == nil && want != h {
+		return nil, v1.Descriptor{}, invalidf("registry returned content with digest %s for %s", h, want)
+	}
+	if stated, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest")); err == nil && stated.Algorithm == "sha256" && stated != h {
+		return nil, v1.Descriptor{}, invalidf("registry stated digest %s for %s but the content hashes to %s", stated, ref, h)
+	}
+	mt := types.MediaType(mediaTypeOnly(resp.Header.Get("Content-Type")))
+	if inDoc := documentMediaType(b); inDoc != "" {
+		mt = inDoc
+	}
+	return b, v1.Descriptor{MediaType: mt, Digest: h, Size: n}, nil
+}
+
+// putManifest stores b under ref (digest or tag). subjectAck reports whether
+// the registry answered with OCI-Subject, i.e. maintains the referrers list
+// itself.
+func (r *registryClient) putManifest(ctx context.Context, ref string, mediaType types.MediaType, b []byte) (subjectAck bool, err error) {
+	resp, err := r.do(ctx, request{method: http.MethodPut, url: r.url("manifests", ref), body: b,
+		header: map[string]string{"Content-Type": string(mediaType)}, ok: []int{http.StatusCreated, http.StatusOK, http.StatusAccepted}})
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	want, _, _ := v1.SHA256(bytes.NewReader(b))
+	if stated, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest")); err == nil && stated.Algorithm == "sha256" && stated != want {
+		return false, invalidf("registry stored manifest %s under digest %s", want, stated)
+	}
+	return resp.Header.Get("OCI-Subject") != "", nil
+}
+
+// deleteManifest deletes a manifest by digest, or a tag by name. One
+// already gone counts as deleted.
+func (r *registryClient) deleteManifest(ctx context.Context, ref string) error {
+	resp, err := r.do(ctx, request{method: http.MethodDelete, url: r.url("manifests", ref),
+		ok: []int{http.StatusAccepted, http.StatusOK, http.StatusNoContent, http.StatusNotFound}})
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && (terr.StatusCode == http.StatusMethodNotAllowed || terr.StatusCode == http.StatusUnsupportedMediaType) {
+			return fmt.Errorf("the registry does not allow deleting manifests (%d): %w", terr.StatusCode, err)
+		}
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// hasBlob reports whether the repository has blob h.
+func (r *registryClient) hasBlob(ctx context.Context, h v1.Hash) (bool, error) {
+	resp, err := r.do(ctx, request{method: http.MethodHead, url: r.url("blobs", h.String()),
+		ok: []int{http.StatusOK, http.StatusNotFound}})
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, nil
+}
+
+// pushBlob uploads a blob monolithically (POST, then one streaming PUT).
+// open returns a fresh reader of the content; it is called again if the
+// upload is retried.
+func (r *registryClient) pushBlob(ctx context.Context, d v1.Descriptor, open func() (io.ReadCloser, error)) error {
+	var lastErr error
+	for attempt := 0; attempt < retryAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return err
+			}
+		}
+		err := r.pushBlobOnce(ctx, d, open)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		var terr *transport.Error
+		if ctx.Err() != nil || (errors.As(err, &terr) && !retryableStatus(terr.StatusCode)) || errors.Is(err, errdef.ErrUsage) {
+			break
+		}
+	}
+	return classify(lastErr)
+}
+
+func (r *registryClient) pushBlobOnce(ctx context.Context, d v1.Descriptor, open func() (io.ReadCloser, error)) error {
+	start := fmt.Sprintf("%s://%s/v2/%s/blobs/uploads/", r.scheme, r.repo.RegistryStr(), r.repo.RepositoryStr())
+	resp, err := r.do(ctx, request{method: http.MethodPost, url: start, ok: []int{http.StatusAccepted}})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.Header.Get("Location") == "" {
+		return invalidf("registry gave no usable upload location")
+	}
+	q := loc.Query()
+	q.Set("digest", d.Digest.String())
+	loc.RawQuery = q.Encode()
+
+	body, err := open()
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = d.Size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	put, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer put.Body.Close()
+	if err := transport.CheckError(put, http.StatusCreated); err != nil {
+		return err
+	}
+	if stated, err := v1.NewHash(put.Header.Get("Docker-Content-Digest")); err == nil && stated != d.Digest {
+		return invalidf("registry stored blob %s under digest %s", d.Digest, stated)
+	}
+	return nil
+}
+
+// getBlob opens blob h for streaming. The caller verifies size and digest.
+func (r *registryClient) getBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, int64, error) {
+	var lastErr error
+	for attempt := 0; attempt < retryAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return nil, 0, err
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url("blobs", h.String()), nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		resp, err := r.client.Do(req)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil || !retryable(err) {
+				break
+			}
+			continue
+		}
+		if resp.StatusCode == http.StatusOK {
+			return resp.Body, resp.ContentLength, nil
+		}
+		lastErr = transport.CheckError(resp, http.StatusOK)
+		resp.Body.Close()
+		if !retryableStatus(resp.StatusCode) {
+			break
+		}
+	}
+	return nil, 0, classify(lastErr)
+}
+
+// referrersAPI asks the referrers endpoint for subject's referrers. ok is
+// false when the registry does not implement the API (404, or a response
+// that is not an image index), in which case the fallback tag schema
+// applies.
+func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (descs []v1.Descriptor, ok bool, err error) {
+	next := r.url("referrers", subject.String())
+	for page := 0; next != ""; page++ {
+		if page >= maxPages {
+			return nil, true, invalidf("referrers listing of %s has more than %d pages", subject, maxPages)
+		}
+		resp, err := r.do(ctx, request{method: http.MethodGet, url: next,
+			header: map[string]string{"Accept": string(types.OCIImageIndex)},
+			ok:     []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable, http.StatusMethodNotAllowed}})
+		if err != nil {
+			return nil, false, err
+		}
+		if resp.StatusCode != http.StatusOK || mediaTypeOnly(resp.Header.Get("Content-Type")) != string(types.OCIImageIndex) {
+			resp.Body.Close()
+			if page == 0 {
+				return nil, false, nil
+			}
+			return nil, true, invalidf("referrers listing of %s broke off at page %d (%d)", subject, page+1, resp.StatusCode)
+		}
+		b, err := readCapped(resp.Body, referrersLimit, "referrers listing")
+		resp.Body.Close()
+		if err != nil {
+			return nil, true, err
+		}
+		idx, err := parseReferrerIndex(b)
+		if err != nil {
+			return nil, true, err
+		}
+		descs = append(descs, idx.Descriptors()...)
+		next, err = nextLink(resp)
+		if err != nil {
+			return nil, true, err
+		}
+	}
+	return descs, true, nil
+}
+
+// maxPages bounds every paginated listing.
+const maxPages = 100
+
+// nextLink follows an RFC 5988 Link header (rel="next"), resolved against
+// the request URL and kept on the same host.
+func nextLink(resp *http.Response) (string, error) {
+	link := resp.Header.Get("Link")
+	if link == "" {
+		return "", nil
+	}
+	start, end := strings.Index(link, "<"), strings.Index(link, ">")
+	if start < 0 || end < start || !strings.Contains(link[end:], `rel="next"`) {
+		return "", nil
+	}
+	u, err := resp.Request.URL.Parse(link[start+1 : end])
+	if err != nil {
+		return "", invalidf("bad Link header %q", link)
+	}
+	if u.Host != resp.Request.URL.Host {
+		return "", invalidf("Link header points to another host (%s)", u.Host)
+	}
+	return u.String(), nil
+}
+
+// tagsAfter lists the repository's tags that start with prefix, using the
+// lexical order and the `last` parameter of the tags API to start right
+// there. Registries that ignore `last` are handled too (the scan skips
+// smaller tags), bounded by maxPages.
+func (r *registryClient) tagsAfter(ctx context.Context, prefix string) ([]string, error) {
+	q := url.Values{"n": {"1000"}, "last": {prefix}}
+	next := fmt.Sprintf("%s://%s/v2/%s/tags/list?%s", r.scheme, r.repo.RegistryStr(), r.repo.RepositoryStr(), q.Encode())
+	var out []string
+	for page := 0; next != ""; page++ {
+		if page >= maxPages {
+			return nil, invalidf("tag listing has more than %d pages", maxPages)
+		}
+		resp, err := r.do(ctx, request{method: http.MethodGet, url: next, ok: []int{http.StatusOK, http.StatusNotFound}})
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusNotFound {
+			resp.Body.Close()
+			return nil, nil
+		}
+		b, err := readCapped(resp.Body, referrersLimit, "tag listing")
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		tags, err := parseTags(b)
+		if err != nil {
+			return nil, err
+		}
+		past := false
+		for _, t := range tags {
+			switch {
+			case strings.HasPrefix(t, prefix):
+				out = append(out, t)
+			case t > prefix:
+				past = true
+			}
+		}
+		if past {
+			break
+		}
+		if next, err = nextLink(resp); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func mediaTypeOnly(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.TrimSpace(ct)
+}
+
+// documentMediaType reads the mediaType field of a manifest or index.
+func documentMediaType(b []byte) types.MediaType {
+	var probe struct {
+		MediaType types.MediaType `json:"mediaType"`
+	}
+	_ = json.Unmarshal(b, &probe)
+	return probe.MediaType
+}
+
+// parseTags reads a tags/list response.
+func parseTags(b []byte) ([]string, error) {
+	var l struct {
+		Tags []string `json:"tags"`
+	}
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, invalidf("tag listing is not valid JSON: %v", err)
+	}
+	return l.Tags, nil
+}
