@@ -182,10 +182,10 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := t.ensureBlob(ctx, value, v.Path); err != nil {
+	if err := t.ensureBlob(ctx, value, v.Path, "put "+key); err != nil {
 		return Entry{}, fmt.Errorf("upload value of %s: %w", key, err)
 	}
-	if err := t.ensureBlob(ctx, emptyConfig, ""); err != nil {
+	if err := t.ensureBlob(ctx, emptyConfig, "", ""); err != nil {
 		return Entry{}, fmt.Errorf("upload config of %s: %w", key, err)
 	}
 	created := t.o.now()
@@ -241,8 +241,8 @@ func describeFile(v Value) (v1.Descriptor, error) {
 }
 
 // ensureBlob uploads d unless the store has it. path is the file holding
-// it; "" means the empty config.
-func (t *Target) ensureBlob(ctx context.Context, d v1.Descriptor, path string) error {
+// it; "" means the empty config. label names the transfer for progress.
+func (t *Target) ensureBlob(ctx context.Context, d v1.Descriptor, path, label string) error {
 	ok, err := t.b.hasBlob(ctx, d.Digest)
 	if err != nil || ok {
 		return err
@@ -258,7 +258,7 @@ func (t *Target) ensureBlob(ctx context.Context, d v1.Descriptor, path string) e
 		if t.o.progress == nil {
 			return f, nil
 		}
-		return &progressReader{r: f, w: t.o.progress("upload "+d.Digest.String()[:19], d.Size), c: f}, nil
+		return &progressReader{r: f, w: t.o.progress(label, d.Size), c: f}, nil
 	})
 }
 
@@ -368,21 +368,21 @@ func (t *Target) readValue(ctx context.Context, subject v1.Descriptor, h v1.Hash
 		return Entry{}, fmt.Errorf("read value of %s: %w", key, err)
 	}
 	defer rc.Close()
-	if err := copyVerified(w, rc, p.value, t.o.progress); err != nil {
+	if err := copyVerified(w, rc, p.value, t.o.progress, "get "+key); err != nil {
 		return Entry{}, fmt.Errorf("read value of %s: %w", key, err)
 	}
 	return p.entry, nil
 }
 
 // copyVerified streams r to w, checking size and sha256 digest on the way.
-func copyVerified(w io.Writer, r io.Reader, d v1.Descriptor, progress Progress) error {
+func copyVerified(w io.Writer, r io.Reader, d v1.Descriptor, progress Progress, label string) error {
 	if d.Digest.Algorithm != "sha256" {
 		return invalidf("value digest algorithm %q is not supported", d.Digest.Algorithm)
 	}
 	hw := sha256.New()
 	dst := io.MultiWriter(w, hw)
 	if progress != nil {
-		pw := progress("download "+d.Digest.String()[:19], d.Size)
+		pw := progress(label, d.Size)
 		defer pw.Close()
 		dst = io.MultiWriter(w, hw, pw)
 	}

@@ -1,0 +1,116 @@
+package outputs
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/manifesto-dev/manifesto/steps"
+	"github.com/manifesto-dev/manifesto/store"
+)
+
+// EntryJSON is one entry in JSON output. Its fields are a public contract; see
+// JSON.
+type EntryJSON struct {
+	// Key is the entry's KEY.
+	Key string `json:"key"`
+	// Digest is the entry manifest's digest ("sha256:...").
+	Digest string `json:"digest"`
+	// MediaType is the value's media type; "" when not known.
+	MediaType string `json:"mediaType"`
+	// Size is the value's size in bytes; -1 when not known.
+	Size int64 `json:"size"`
+	// Created is the entry's write time: RFC 3339 in UTC with up to nine
+	// fractional digits (Go's time.RFC3339Nano).
+	Created string `json:"created"`
+}
+
+// ValueJSON is the JSON output of put and get: the entry's fields plus the
+// subject and, for get, where the value was written.
+type ValueJSON struct {
+	EntryJSON
+	// Subject is the image digest the entry belongs to.
+	Subject string `json:"subject"`
+	// Path is the file get wrote the value to; absent when it went to stdout
+	// and for put.
+	Path string `json:"path,omitempty"`
+}
+
+// DeletedJSON is the JSON output of delete.
+type DeletedJSON struct {
+	// Subject is the image digest the entries belonged to.
+	Subject string `json:"subject"`
+	// Deleted lists the removed entries; [] when none.
+	Deleted []EntryJSON `json:"deleted"`
+}
+
+// IndexedJSON is the JSON output of repair.
+type IndexedJSON struct {
+	// Subject is the image digest the entries belong to.
+	Subject string `json:"subject"`
+	// Indexed lists the entries re-indexed; [] when none.
+	Indexed []EntryJSON `json:"indexed"`
+}
+
+// JSON writes r as one JSON document followed by a newline. The schema is a
+// public contract:
+//
+//	entry   = {"key": string, "digest": string, "mediaType": string,
+//	           "size": int (-1 = unknown), "created": RFC 3339 UTC string}
+//	list    = [entry, ...]              newest entry per key, sorted by key
+//	history = [entry, ...]              every version, newest first
+//	put     = entry + {"subject": string}
+//	get     = entry + {"subject": string, "path": string (only when the
+//	          value was written to a file)}
+//	delete  = {"subject": string, "deleted": [entry, ...]}
+//	repair  = {"subject": string, "indexed": [entry, ...]}
+//
+// Arrays are [] (never null) when empty. mediaType is "" when not known.
+// Other fields of Result (warnings among them) are not part of the document;
+// warnings go to stderr through Warnings. An unknown operation, or a put or
+// get without an entry, is an error and writes nothing.
+func JSON(w io.Writer, r steps.Result) error {
+	var doc any
+	switch r.Operation {
+	case steps.OpPut, steps.OpGet:
+		if r.Entry == nil {
+			return fmt.Errorf("outputs: %s result has no entry", r.Operation)
+		}
+		v := ValueJSON{EntryJSON: entryJSON(*r.Entry), Subject: r.Subject}
+		if r.Operation == steps.OpGet {
+			v.Path = r.Path
+		}
+		doc = v
+	case steps.OpList, steps.OpHistory:
+		doc = entriesJSON(r.Entries)
+	case steps.OpDelete:
+		doc = DeletedJSON{Subject: r.Subject, Deleted: entriesJSON(r.Entries)}
+	case steps.OpRepair:
+		doc = IndexedJSON{Subject: r.Subject, Indexed: entriesJSON(r.Entries)}
+	default:
+		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc) // Encode ends the document with "\n".
+}
+
+func entryJSON(e store.Entry) EntryJSON {
+	return EntryJSON{
+		Key:       e.Key,
+		Digest:    e.Digest,
+		MediaType: e.MediaType,
+		Size:      e.Size,
+		Created:   e.Created.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+// entriesJSON converts es; the result is never nil, so it encodes as [].
+func entriesJSON(es []store.Entry) []EntryJSON {
+	out := make([]EntryJSON, 0, len(es))
+	for _, e := range es {
+		out = append(out, entryJSON(e))
+	}
+	return out
+}

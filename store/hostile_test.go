@@ -1,0 +1,216 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+)
+
+// liar wraps a real in-memory registry (without the referrers API) and lets
+// a test rewrite chosen responses.
+type liar struct {
+	inner http.Handler
+	// tamper, when set, may answer a request itself (returning true).
+	tamper atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
+}
+
+func (l *liar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f := l.tamper.Load(); f != nil && (*f)(w, r) {
+		return
+	}
+	l.inner.ServeHTTP(w, r)
+}
+
+func (l *liar) set(f func(w http.ResponseWriter, r *http.Request) bool) { l.tamper.Store(&f) }
+
+// newLiar returns a registry with one image and one entry "k" on it.
+func newLiar(t *testing.T) (*liar, string, Entry) {
+	t.Helper()
+	l := &liar{inner: registry.New(registry.Logger(discardLogger()))}
+	srv := httptest.NewServer(l)
+	t.Cleanup(srv.Close)
+	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
+	img, _ := random.Image(64, 1)
+	if err := remote.Write(mustRef(t, image), img); err != nil {
+		t.Fatal(err)
+	}
+	e, err := open(t, image, WithAccess(Write)).Put(context.Background(), "k", Value{Path: writeValue(t, "v.txt", "true value")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, image, e
+}
+
+func TestHostileRegistry(t *testing.T) {
+	cases := []struct {
+		name string
+		// image rewrites the image reference (default: the tag).
+		image  func(image, subject string) string
+		tamper func(e Entry) func(w http.ResponseWriter, r *http.Request) bool
+		// op runs against the target; the error must be of class want.
+		op   func(tg *Target) error
+		want error
+	}{
+		{
+			name: "entry manifest with other bytes",
+			tamper: func(e Entry) func(w http.ResponseWriter, r *http.Request) bool {
+				return func(w http.ResponseWriter, r *http.Request) bool {
+					if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/"+e.Digest) {
+						w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+						fmt.Fprint(w, `{"schemaVersion":2}`)
+						return true
+					}
+					return false
+				}
+			},
+			op:   readK,
+			want: errdef.ErrInvalidResponse,
+		},
+		{
+			name: "value blob with other bytes",
+			tamper: func(Entry) func(w http.ResponseWriter, r *http.Request) bool {
+				return func(w http.ResponseWriter, r *http.Request) bool {
+					if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+						fmt.Fprint(w, "evil value")
+						return true
+					}
+					return false
+				}
+			},
+			op:   readK,
+			want: errdef.ErrInvalidResponse,
+		},
+		{
+			name: "oversized fallback index",
+			tamper: func(Entry) func(w http.ResponseWriter, r *http.Request) bool {
+				return func(w http.ResponseWriter, r *http.Request) bool {
+					if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256-") && !strings.Contains(r.URL.Path, traceInfix) {
+						w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+						w.Write([]byte(`{"schemaVersion":2,"manifests":[`))
+						chunk := bytes.Repeat([]byte(" "), 1<<20)
+						for i := 0; i < 64; i++ { // 64 MiB, far past any cap
+							if _, err := w.Write(chunk); err != nil {
+								break
+							}
+						}
+						return true
+					}
+					return false
+				}
+			},
+			op:   func(tg *Target) error { _, err := tg.List(context.Background()); return err },
+			want: errdef.ErrInvalidResponse,
+		},
+		{
+			// A tag can point anywhere, but a digest pins content: a
+			// registry naming another digest for it is lying.
+			name:  "image digest answered with another digest",
+			image: func(image string, subject string) string { return strings.TrimSuffix(image, ":v1") + "@" + subject },
+			tamper: func(Entry) func(w http.ResponseWriter, r *http.Request) bool {
+				return func(w http.ResponseWriter, r *http.Request) bool {
+					if strings.Contains(r.URL.Path, "/manifests/sha256:") {
+						w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64))
+						w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+						fmt.Fprint(w, `{"schemaVersion":2}`)
+						return true
+					}
+					return false
+				}
+			},
+			op:   func(tg *Target) error { _, err := tg.List(context.Background()); return err },
+			want: errdef.ErrInvalidResponse,
+		},
+		{
+			name: "unauthorized",
+			tamper: func(Entry) func(w http.ResponseWriter, r *http.Request) bool {
+				return func(w http.ResponseWriter, r *http.Request) bool {
+					if r.URL.Path != "/v2/" {
+						w.WriteHeader(http.StatusForbidden)
+						fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"no"}]}`)
+						return true
+					}
+					return false
+				}
+			},
+			op:   readK,
+			want: errdef.ErrUnauthorized,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l, image, e := newLiar(t)
+			if tc.image != nil {
+				s, err := open(t, image).Subject(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				image = tc.image(image, s.Digest.String())
+			}
+			tg := open(t, image)
+			l.set(tc.tamper(e))
+			err := tc.op(tg)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want class %v", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func readK(tg *Target) error {
+	var buf bytes.Buffer
+	_, err := tg.Read(context.Background(), "k", "", &buf)
+	return err
+}
+
+// TestFallbackTagAliasedToImage: GitLab answers the fallback tag with the
+// image itself. Readers must not take it for an index, and entries stay
+// findable through their traces.
+func TestFallbackTagAliasedToImage(t *testing.T) {
+	l, image, e := newLiar(t)
+	tg := open(t, image)
+	subject, err := tg.Subject(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.set(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, "/manifests/"+fallbackTag(subject.Digest)) {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = strings.TrimSuffix(r.URL.Path, fallbackTag(subject.Digest)) + subject.Digest.String()
+			l.inner.ServeHTTP(w, r2)
+			return true
+		}
+		return false
+	})
+	hist, err := open(t, image).History(context.Background(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Digest != e.Digest {
+		t.Fatalf("history = %+v, want the traced entry %s", hist, e.Digest)
+	}
+	w := open(t, image, WithAccess(Write))
+	if _, err := w.Put(context.Background(), "k", Value{Path: writeValue(t, "v.txt", "second")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Warnings) != 1 || !strings.Contains(w.Warnings[0], "not a referrers index") {
+		t.Errorf("warnings = %q", w.Warnings)
+	}
+	if hist, _ = open(t, image).History(context.Background(), "k"); len(hist) != 2 {
+		t.Errorf("after a second put, history has %d entries, want 2", len(hist))
+	}
+}
