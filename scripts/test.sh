@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command: ./scripts/test.sh [go test flags/packages...]
+#
+# Installs (once, cached) the CNCF Distribution registry the integration
+# tests run against, then runs every test. Extra arguments are passed to
+# 'go test', e.g.  ./scripts/test.sh -run TestStore -v
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+registry_bin="$(bash scripts/install-registry.sh | tail -n 1)"
+if [[ ! -x "${registry_bin}" ]]; then
+	echo "test.sh: scripts/install-registry.sh did not produce an executable (got '${registry_bin}')" >&2
+	exit 1
+fi
+export MANIFESTO_REGISTRY_BIN="${registry_bin}"
+
+exec go test -count=1 ./... "$@"
