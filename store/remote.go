@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -160,7 +161,7 @@ func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([
 	if err != nil || ok {
 		return ds, err
 	}
-	view, err := m.fallbackView(ctx, subject.Digest)
+	view, err := m.fallbackView(ctx, subject.Digest, false)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +216,11 @@ func (m *remoteBackend) fallbackIndex(ctx context.Context, subject v1.Hash) (*re
 // lacks are fetched (one manifest each) to learn their annotations; index
 // entries of ours with no trace are checked to still exist (a HEAD each),
 // so that an entry deleted while a stale writer re-listed it is not shown.
-func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash) (*fallbackState, error) {
+//
+// checkAll extends the existence check to untraced descriptors of other
+// tools, needed after a registry (CNCF Distribution does) refused an index
+// listing a manifest that no longer exists.
+func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, checkAll bool) (*fallbackState, error) {
 	idx, aliased, err := m.fallbackIndex(ctx, subject)
 	if err != nil {
 		return nil, err
@@ -251,7 +256,7 @@ func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash) (*fal
 		}
 	}
 	for _, d := range idx.Descriptors() {
-		if d.ArtifactType != ArtifactType || len(d.Digest.Hex) < 40 || tracedHex[d.Digest.Hex[:40]] {
+		if (d.ArtifactType != ArtifactType && !checkAll) || len(d.Digest.Hex) < 40 || tracedHex[d.Digest.Hex[:40]] {
 			continue
 		}
 		// Ours but untraced: attached by another tool, or deleted. Check.
@@ -291,6 +296,7 @@ func (m *remoteBackend) tracedDescriptor(ctx context.Context, subject v1.Hash, t
 func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool) ([]string, error) {
 	tag := fallbackTag(subject.Digest)
 	deadline := time.Now().Add(mergeDeadline)
+	checkAll := false
 	for attempt := 0; attempt < mergeAttempts && time.Now().Before(deadline); attempt++ {
 		if attempt > 0 {
 			// Let the writers we raced land before reading again.
@@ -298,7 +304,7 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 				return nil, err
 			}
 		}
-		st, err := m.fallbackView(ctx, subject.Digest)
+		st, err := m.fallbackView(ctx, subject.Digest, checkAll)
 		if err != nil {
 			return nil, err
 		}
@@ -323,6 +329,15 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 			return nil, err
 		}
 		if _, err := m.r.putManifest(ctx, tag, types.OCIImageIndex, b); err != nil {
+			var terr *transport.Error
+			if errors.As(err, &terr) && terr.StatusCode == http.StatusBadRequest {
+				// CNCF Distribution refuses an index listing a manifest
+				// that is gone: an entry deleted since our read, or a
+				// stale descriptor of another tool. Check them all on the
+				// next read and drop what is missing.
+				checkAll = true
+				continue
+			}
 			return nil, fmt.Errorf("write fallback index %s: %w", tag, err)
 		}
 	}
@@ -374,7 +389,7 @@ func (m *remoteBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1
 	} else if len(warn) > 0 {
 		return nil, errors.New(warn[0])
 	}
-	st, err := m.fallbackView(ctx, subject.Digest)
+	st, err := m.fallbackView(ctx, subject.Digest, false)
 	if err != nil {
 		return nil, err
 	}
