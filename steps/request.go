@@ -19,6 +19,9 @@ const (
 	OpRepair  = "repair"
 )
 
+// MaxTextValue is the largest value get also returns in Result.Value.
+const MaxTextValue = 64 << 10
+
 // Request is one operation, normalised and validated by package inputs.
 type Request struct {
 	Operation string
@@ -76,6 +79,9 @@ type Result struct {
 	Entries []store.Entry `json:"entries,omitempty"`
 	// Path is where get wrote the value; empty when it went to Stdout.
 	Path string `json:"path,omitempty"`
+	// Value is the value get read, when it is valid UTF-8 of at most
+	// MaxTextValue bytes (for CI step outputs); nil otherwise.
+	Value []byte `json:"-"`
 	// Warnings are things the user should know that did not fail the step.
 	Warnings []string `json:"warnings,omitempty"`
 }

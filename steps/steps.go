@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/store"
@@ -142,6 +143,11 @@ func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result
 		return fmt.Errorf("get %s: %w", req.Key, err)
 	}
 	res.Entry, res.Found = &e, true
+	if e.Size <= MaxTextValue {
+		if b, err := os.ReadFile(tmp.Name()); err == nil && utf8.Valid(b) {
+			res.Value = b
+		}
+	}
 	if req.File == "" {
 		return copyToStdout(tmp.Name(), env.Stdout)
 	}
