@@ -326,21 +326,21 @@ func Latest(entries []Entry) []Entry {
 // returned after w has received bytes, so callers write to a temporary
 // file and only publish it on success.
 func (t *Target) Read(ctx context.Context, key, digest string, w io.Writer) (Entry, error) {
+	if digest != "" {
+		return t.readDigest(ctx, key, digest, w)
+	}
 	history, err := t.History(ctx, key)
 	if err != nil {
 		return Entry{}, err
 	}
 	subject, _ := t.Subject(ctx)
 	for _, e := range history {
-		if digest != "" && e.Digest != digest {
-			continue
-		}
 		h, err := v1.NewHash(e.Digest)
 		if err != nil {
 			return Entry{}, invalidf("entry digest %q: %v", e.Digest, err)
 		}
 		b, err := t.b.manifest(ctx, h)
-		if errors.Is(err, errdef.ErrNotFound) && digest == "" {
+		if errors.Is(err, errdef.ErrNotFound) {
 			// Listed but deleted (a delete raced a writer that re-listed
 			// it): the previous version is now the newest.
 			t.Warnings = append(t.Warnings, fmt.Sprintf("entry %s of %s is listed but gone; read the version before it", e.Digest, key))
@@ -351,10 +351,37 @@ func (t *Target) Read(ctx context.Context, key, digest string, w io.Writer) (Ent
 		}
 		return t.readValue(ctx, subject, h, b, e.Key, w)
 	}
-	if digest != "" {
+	return Entry{}, errdef.NotFoundf("key %q not found on %s", key, subject.Digest)
+}
+
+// readDigest reads one exact version without listing: the manifest itself
+// proves (subject, key) in parseEntry.
+func (t *Target) readDigest(ctx context.Context, key, digest string, w io.Writer) (Entry, error) {
+	if err := CheckKey(key); err != nil {
+		return Entry{}, err
+	}
+	subject, err := t.Subject(ctx)
+	if err != nil {
+		return Entry{}, err
+	}
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		return Entry{}, errdef.Usagef("digest %q: %v", digest, err)
+	}
+	b, err := t.b.manifest(ctx, h)
+	if errors.Is(err, errdef.ErrNotFound) {
 		return Entry{}, errdef.NotFoundf("key %q has no version %s on %s", key, digest, subject.Digest)
 	}
-	return Entry{}, errdef.NotFoundf("key %q not found on %s", key, subject.Digest)
+	if err != nil {
+		return Entry{}, fmt.Errorf("read entry %s: %w", digest, err)
+	}
+	// The bytes are digest-checked: if they belong to another key or image,
+	// the user named a digest that is not a version of this key.
+	var probe v1.Manifest
+	if json.Unmarshal(b, &probe) == nil && (probe.Annotations[AnnotationKey] != key || probe.Subject == nil || probe.Subject.Digest != subject.Digest) {
+		return Entry{}, errdef.NotFoundf("%s is not a version of key %q on %s", digest, key, subject.Digest)
+	}
+	return t.readValue(ctx, subject, h, b, key, w)
 }
 
 // readValue checks an entry manifest and streams its value to w.

@@ -152,6 +152,9 @@ func TestPutGetListHistoryDelete(t *testing.T) {
 			if _, err := rd.Read(ctx, "test-results", v1e.Digest, &buf); err != nil || buf.String() != `{"pass":true}` {
 				t.Errorf("read by digest = %q, %v", buf.String(), err)
 			}
+			if _, err := rd.Read(ctx, "seccomp", v1e.Digest, &buf); !errors.Is(err, errdef.ErrNotFound) {
+				t.Errorf("read another key's digest: err = %v, want not found", err)
+			}
 			if _, err := rd.Read(ctx, "absent", "", &buf); !errors.Is(err, errdef.ErrNotFound) {
 				t.Errorf("read absent key: err = %v, want not found", err)
 			}
