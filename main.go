@@ -33,6 +33,9 @@ func main() {
 
 // run is the whole program; tests and the demo call it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 && stepMode(getenv) {
+		return runStep(ctx, getenv, stdout, stderr)
+	}
 	cmd, err := inputs.FromArgs(args, getenv, stdin, stdout)
 	if err != nil {
 		outputs.Error(stderr, err)
@@ -41,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd.Name {
 	case "":
 		return errdef.ExitOK // help was printed
+	case "step":
+		return runStep(ctx, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "manifesto", buildVersion())
 		return errdef.ExitOK

@@ -14,6 +14,7 @@ import (
 // Command names that carry no Request.
 const (
 	cmdDemo    = "demo"
+	cmdStep    = "step"
 	cmdVersion = "version"
 )
 
@@ -233,6 +234,21 @@ with nothing to set up and nothing sent to a real registry.`,
 		RunE:    run,
 	}
 
+	step := &cobra.Command{
+		Use:   cmdStep,
+		Short: "Run as a CI pipeline step (inputs from the CI system, outputs in its convention)",
+		Long: `step runs manifesto as a pipeline step: it reads declarative inputs from the
+CI system (GitHub Actions INPUT_*, Drone/Woodpecker PLUGIN_*, MANIFESTO_*
+everywhere), performs the operations, and exports outputs the way the system
+expects ($GITHUB_OUTPUT, a dotenv file, JSON lines, Tekton results). Run
+without arguments inside a CI system (as a container entrypoint), manifesto
+does the same. See README.md, "CI systems".`,
+		Example: `  MANIFESTO_OPERATION=get MANIFESTO_IMAGE=registry.example.com/team/app:1.4 \
+  MANIFESTO_KEY=seccomp manifesto step`,
+		Args: exactArgs(),
+		RunE: run,
+	}
+
 	version := &cobra.Command{
 		Use:     cmdVersion,
 		Short:   "Print the version of manifesto",
@@ -241,7 +257,7 @@ with nothing to set up and nothing sent to a real registry.`,
 		RunE:    run,
 	}
 
-	root.AddCommand(put, get, list, history, del, repair, demo, version)
+	root.AddCommand(put, get, list, history, del, repair, demo, step, version)
 
 	// Document each flag's variable in its help line.
 	addEnvNames(root.PersistentFlags())

@@ -92,7 +92,7 @@ func (r *reader) command(cmd *cobra.Command, args []string) (Command, error) {
 	}
 
 	switch name {
-	case cmdVersion, cmdDemo:
+	case cmdVersion, cmdDemo, cmdStep:
 		// Only --json means something here. Variables are commonly set
 		// for a whole CI job, so only the command line is checked.
 		var extra string

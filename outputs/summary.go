@@ -1,0 +1,255 @@
+package outputs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/steps"
+)
+
+// MaxSummary is the most GitHubSummary writes, in bytes: GitHub drops a
+// step's summary above 1 MiB.
+const MaxSummary = 1 << 20
+
+// maxSummaryCell bounds one table cell, in characters (runes).
+const maxSummaryCell = 300
+
+// SummaryRow is one operation for GitHubSummary: its result and the error it
+// ended with (nil on success).
+type SummaryRow struct {
+	Result steps.Result
+	Err    error
+}
+
+// GitHubSummary writes rows as GitHub-flavoured Markdown for the file named by
+// $GITHUB_STEP_SUMMARY:
+//
+//	## Manifesto
+//
+//	| operation | image | key | result | digest |
+//	| --- | --- | --- | --- | --- |
+//	| put | `ghcr.io/o/app:1` | `sbom` | stored | `sha256:...` |
+//
+//	**Failures**
+//
+//	- get `ghcr.io/o/app:1` `scan`: key "scan" not found on sha256:...
+//
+// The result cell is "stored" (put), "found" or "not found" (get, history),
+// "3 keys" (list), "2 versions" (history), "deleted 2" (delete), "re-indexed
+// 1" (repair); a row with an error says "not found" for errors of class
+// errdef.ErrNotFound and "failed" otherwise, and every row with an error also
+// gets a line under "Failures" with the error made one line as Error does.
+// The digest cell is the entry's digest (put, get) or the newest version's
+// (history).
+//
+// Text from the user, the registry or an error cannot change the layout:
+// control characters become spaces, cells are cut to 300 characters, image,
+// key and digest are code spans with a backtick fence longer than any run of
+// backticks inside, other text has every ASCII punctuation character
+// backslash-escaped, and every '|' in a table cell is written "\|".
+//
+// The output stays within MaxSummary bytes: failure lines are kept first,
+// then table rows in order; what does not fit is left out and replaced by a
+// note saying how many rows or failures are not shown.
+func GitHubSummary(w io.Writer, rows []SummaryRow) error {
+	_, err := io.WriteString(w, githubSummary(rows, MaxSummary))
+	return err
+}
+
+// githubSummary renders rows in at most limit bytes (limit must leave room
+// for the fixed text, a few hundred bytes).
+func githubSummary(rows []SummaryRow, limit int) string {
+	const (
+		heading = "## Manifesto\n\n"
+		header  = "| operation | image | key | result | digest |\n| --- | --- | --- | --- | --- |\n"
+		failed  = "\n**Failures**\n\n"
+		none    = "No operations.\n"
+		// reserve covers the two truncation notes.
+		reserve = 200
+	)
+	if len(rows) == 0 {
+		return heading + none
+	}
+	var table, failures []string
+	for _, row := range rows {
+		table = append(table, summaryRow(row))
+		if row.Err != nil {
+			failures = append(failures, summaryFailure(row))
+		}
+	}
+
+	budget := limit - len(heading) - len(header) - reserve
+	if len(failures) > 0 {
+		budget -= len(failed)
+	}
+	keptFailures := fit(failures, &budget)
+	keptRows := fit(table, &budget)
+
+	var b strings.Builder
+	b.WriteString(heading)
+	b.WriteString(header)
+	for _, s := range table[:keptRows] {
+		b.WriteString(s)
+	}
+	if n := len(table) - keptRows; n > 0 {
+		fmt.Fprintf(&b, "\n_%s not shown: the summary is limited to 1 MiB._\n", plural(n, "more operation", "more operations"))
+	}
+	if len(failures) > 0 {
+		b.WriteString(failed)
+		for _, s := range failures[:keptFailures] {
+			b.WriteString(s)
+		}
+		if n := len(failures) - keptFailures; n > 0 {
+			fmt.Fprintf(&b, "\n_%s not shown: the summary is limited to 1 MiB._\n", plural(n, "more failure", "more failures"))
+		}
+	}
+	return b.String()
+}
+
+// fit counts how many of lines, taken in order, fit in *budget bytes, and
+// takes their size from it.
+func fit(lines []string, budget *int) int {
+	for i, s := range lines {
+		if len(s) > *budget {
+			return i
+		}
+		*budget -= len(s)
+	}
+	return len(lines)
+}
+
+// summaryRow is the table row of row, ending in a newline.
+func summaryRow(row SummaryRow) string {
+	r := row.Result
+	digest := ""
+	switch {
+	case r.Entry != nil:
+		digest = r.Entry.Digest
+	case r.Operation == steps.OpHistory && len(r.Entries) > 0:
+		digest = r.Entries[0].Digest
+	}
+	cells := []string{
+		escapeMarkdown(oneLine(r.Operation, maxSummaryCell)),
+		codeSpan(oneLine(r.Image, maxSummaryCell)),
+		codeSpan(oneLine(r.Key, maxSummaryCell)),
+		escapeMarkdown(summaryResult(row)),
+		codeSpan(oneLine(digest, maxSummaryCell)),
+	}
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(c, "|", `\|`)
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// summaryFailure is the failure line of row, ending in a newline.
+func summaryFailure(row SummaryRow) string {
+	r := row.Result
+	var b strings.Builder
+	b.WriteString("- ")
+	if op := escapeMarkdown(oneLine(r.Operation, maxSummaryCell)); op != "" {
+		b.WriteString(op)
+		b.WriteByte(' ')
+	}
+	if image := codeSpan(oneLine(r.Image, maxSummaryCell)); image != "" {
+		b.WriteString(image)
+		b.WriteByte(' ')
+	}
+	if key := codeSpan(oneLine(r.Key, maxSummaryCell)); key != "" {
+		b.WriteString(key)
+		b.WriteByte(' ')
+	}
+	msg := oneLine(errorText(row.Err), MaxMessageLen)
+	if msg == "" {
+		msg = "unknown error"
+	}
+	s := strings.TrimSuffix(b.String(), " ")
+	if s != "-" {
+		s += ":"
+	}
+	return s + " " + escapeMarkdown(msg) + "\n"
+}
+
+// summaryResult is the result cell of row.
+func summaryResult(row SummaryRow) string {
+	r := row.Result
+	if row.Err != nil {
+		if errors.Is(row.Err, errdef.ErrNotFound) {
+			return "not found"
+		}
+		return "failed"
+	}
+	switch r.Operation {
+	case steps.OpPut:
+		return "stored"
+	case steps.OpGet:
+		if r.Found {
+			return "found"
+		}
+		return "not found"
+	case steps.OpList:
+		return plural(len(r.Entries), "key", "keys")
+	case steps.OpHistory:
+		if !r.Found && len(r.Entries) == 0 {
+			return "not found"
+		}
+		return plural(len(r.Entries), "version", "versions")
+	case steps.OpDelete:
+		return "deleted " + strconv.Itoa(len(r.Entries))
+	case steps.OpRepair:
+		return "re-indexed " + strconv.Itoa(len(r.Entries))
+	default:
+		return "done"
+	}
+}
+
+// plural is "1 key", "2 keys", "0 keys".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// escapeMarkdown backslash-escapes every ASCII punctuation character of s,
+// which CommonMark then shows literally: no emphasis, link, HTML, code span
+// or table pipe can start inside s.
+func escapeMarkdown(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if strings.IndexByte(`!"#$%&'()*+,-./:;<=>?@[\]^_{|}~`+"`", c) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// codeSpan is s as a CommonMark code span: the fence is one backtick more than
+// the longest run of backticks in s, and s is padded with spaces when it
+// starts or ends with a backtick or a space (the parser strips one space from
+// each end). An empty s gives "".
+func codeSpan(s string) string {
+	if s == "" {
+		return ""
+	}
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if s[0] == '`' || s[0] == ' ' || s[len(s)-1] == '`' || s[len(s)-1] == ' ' {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/manifesto-dev/manifesto/inputs"
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/outputs"
+	"github.com/manifesto-dev/manifesto/steps"
+)
+
+// stepMode reports whether a bare `manifesto` (no arguments) is a pipeline
+// step: it is when a CI system or a step input says so. Otherwise a bare
+// `manifesto` prints help.
+func stepMode(getenv func(string) string) bool {
+	if inputs.DetectSystem(getenv) != inputs.SystemGeneric {
+		return true
+	}
+	for _, v := range []string{"MANIFESTO_OPERATION", "MANIFESTO_STEPS_FILE", "INPUT_OPERATION", "PLUGIN_OPERATION"} {
+		if getenv(v) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// runStep is the CI step: inputs from the CI system, every operation in
+// order (stopping at the first failure), outputs in the system's own
+// convention. Secrets are masked before anything is printed.
+func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	step, err := inputs.FromStep(getenv, os.Getwd)
+	github := inputs.DetectSystem(getenv) == inputs.SystemGitHub
+	if github {
+		// GitHub masks line by line: a multi-line secret needs each line.
+		for _, s := range step.Secrets {
+			for _, line := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+				if strings.TrimSpace(line) != "" {
+					outputs.GitHubCommand(stdout, "add-mask", nil, line)
+				}
+			}
+		}
+	}
+	if err != nil {
+		stepFailed(stdout, stderr, github, "", err)
+		return errdef.ExitCode(err)
+	}
+
+	env := steps.Env{
+		Stdout:    io.Discard,
+		Progress:  outputs.NewProgress(stderr, false, progressThreshold),
+		UserAgent: "manifesto/" + buildVersion() + " (step; " + string(step.System) + ")",
+	}
+	var (
+		outs []outputs.Output
+		rows []outputs.SummaryRow
+		code = errdef.ExitOK
+	)
+	for i, op := range step.Ops {
+		res, err := runOp(ctx, op, env)
+		if github {
+			for _, w := range res.Warnings {
+				outputs.GitHubCommand(stdout, "warning", nil, w)
+			}
+		} else {
+			outputs.Warnings(stderr, res)
+		}
+		rows = append(rows, outputs.SummaryRow{Result: res, Err: err})
+		if err != nil {
+			stepFailed(stdout, stderr, github, describe(op), err)
+			code = errdef.ExitCode(err)
+			break
+		}
+		fmt.Fprintln(stdout, outcome(op, res))
+		o := outputs.StepOutputs(res)
+		if op.ID != "" {
+			outs = append(outs, outputs.Prefixed(op.ID, o)...)
+		}
+		if i == len(step.Ops)-1 {
+			outs = append(outs, o...)
+		}
+	}
+
+	if err := writeOutputs(step, getenv, outs, stderr); err != nil {
+		stepFailed(stdout, stderr, github, "write outputs", err)
+		if code == errdef.ExitOK {
+			code = errdef.ExitFailure
+		}
+	}
+	if github && step.Summary {
+		if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), func(w io.Writer) error { return outputs.GitHubSummary(w, rows) }); err != nil {
+			outputs.GitHubCommand(stdout, "warning", nil, "step summary not written: "+err.Error())
+		}
+	}
+	return code
+}
+
+// runOp runs one operation of the step. A get of a missing key with
+// fail_on_missing false is a success with found=false.
+func runOp(ctx context.Context, op inputs.Op, env steps.Env) (steps.Result, error) {
+	if op.Request.Operation == steps.OpGet && op.Request.File != "" {
+		if err := os.MkdirAll(filepath.Dir(op.Request.File), 0o755); err != nil {
+			return steps.Result{Operation: op.Request.Operation, Image: op.Request.Image, Key: op.Request.Key},
+				fmt.Errorf("get %s: %w", op.Request.Key, err)
+		}
+	}
+	res, err := steps.Run(ctx, op.Request, env)
+	if err != nil && errors.Is(err, errdef.ErrNotFound) && op.Request.Operation == steps.OpGet && !op.FailOnMissing && res.Subject != "" {
+		res.Found = false
+		res.Warnings = append(res.Warnings, err.Error()+" (fail_on_missing is false)")
+		return res, nil
+	}
+	return res, err
+}
+
+func describe(op inputs.Op) string {
+	s := op.Request.Operation
+	if op.Request.Key != "" {
+		s += " " + op.Request.Key
+	}
+	if op.ID != "" {
+		s = op.ID + ": " + s
+	}
+	return s
+}
+
+// outcome is the one line a person reads in the CI log for a done operation.
+func outcome(op inputs.Op, r steps.Result) string {
+	prefix := "manifesto: " + describe(op) + ": "
+	switch {
+	case r.Operation == steps.OpPut && r.Entry != nil:
+		return prefix + "stored " + r.Entry.Digest + " on " + r.Subject
+	case r.Operation == steps.OpGet && !r.Found:
+		return prefix + "not found on " + r.Subject
+	case r.Operation == steps.OpGet && r.Entry != nil:
+		return prefix + "wrote " + r.Path + " (" + r.Entry.Digest + ")"
+	case r.Operation == steps.OpList:
+		return prefix + fmt.Sprintf("%d keys on %s", len(r.Entries), r.Subject)
+	case r.Operation == steps.OpHistory:
+		return prefix + fmt.Sprintf("%d versions on %s", len(r.Entries), r.Subject)
+	case r.Operation == steps.OpDelete:
+		return prefix + fmt.Sprintf("deleted %d versions from %s", len(r.Entries), r.Subject)
+	}
+	return prefix + "done"
+}
+
+// stepFailed prints the failure as the first thing a person sees: a GitHub
+// error annotation on GitHub, and one plain line on stderr everywhere.
+func stepFailed(stdout, stderr io.Writer, github bool, what string, err error) {
+	if what != "" {
+		err = fmt.Errorf("%s: %w", what, err)
+	}
+	if github {
+		outputs.GitHubCommand(stdout, "error", map[string]string{"title": "manifesto"}, err.Error())
+	}
+	outputs.Error(stderr, err)
+}
+
+// writeOutputs exports outs in the step's outputs format.
+func writeOutputs(step inputs.Step, getenv func(string) string, outs []outputs.Output, stderr io.Writer) error {
+	var skipped []string
+	var err error
+	switch step.OutputsFormat {
+	case "github":
+		path := getenv("GITHUB_OUTPUT")
+		if path == "" {
+			return errors.New("GITHUB_OUTPUT is not set: cannot export outputs")
+		}
+		err = appendFile(path, func(w io.Writer) error { return outputs.GitHubOutput(w, outs) })
+	case "dotenv":
+		// The dotenv report holds this step's outputs only: replace it.
+		// Its limits are tight, so the most useful outputs go first.
+		err = writeFile(step.OutputsFile, func(w io.Writer) error {
+			s, err := outputs.Dotenv(w, outputs.ByImportance(outs))
+			skipped = s
+			return err
+		})
+	case "jsonl":
+		err = appendFile(step.OutputsFile, func(w io.Writer) error { return outputs.JSONLines(w, outs) })
+	case "tekton":
+		skipped, err = outputs.TektonResults(step.ResultsDir, outputs.ByImportance(outs))
+	default:
+		return fmt.Errorf("unknown outputs format %q", step.OutputsFormat)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(stderr, "manifesto: warning: outputs left out (multi-line, surrounding white space, or over the %s limits): %s; read values from the path output\n",
+			step.OutputsFormat, strings.Join(skipped, ", "))
+	}
+	return err
+}
+
+func appendFile(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return errors.New("no file to write to")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".manifesto-out-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
