@@ -15,4 +15,12 @@ if [[ ! -x "${registry_bin}" ]]; then
 fi
 export MANIFESTO_REGISTRY_BIN="${registry_bin}"
 
+# The oras CLI (the peer tool) for the interoperability tests in e2e/.
+oras_bin="$(bash scripts/install-oras.sh | tail -n 1)"
+if [[ ! -x "${oras_bin}" ]]; then
+	echo "test.sh: scripts/install-oras.sh did not produce an executable (got '${oras_bin}')" >&2
+	exit 1
+fi
+export MANIFESTO_ORAS_BIN="${oras_bin}"
+
 exec go test -count=1 ./... "$@"
