@@ -63,6 +63,7 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	)
 	for i, op := range step.Ops {
 		res, err := runOp(ctx, op, env)
+		res.Path = workspaceRelative(step.Workspace, res.Path)
 		if github {
 			for _, w := range res.Warnings {
 				outputs.GitHubCommand(stdout, "warning", nil, w)
@@ -116,6 +117,21 @@ func runOp(ctx context.Context, op inputs.Op, env steps.Env) (steps.Result, erro
 		return res, nil
 	}
 	return res, err
+}
+
+// workspaceRelative turns a path inside the workspace into one relative to
+// it. Later steps of the same job see the workspace at another absolute path
+// (a container action writes /github/workspace/..., the runner's next `run:`
+// step sees $GITHUB_WORKSPACE), but always as their working directory.
+func workspaceRelative(workspace, path string) string {
+	if path == "" || workspace == "" {
+		return path
+	}
+	rel, err := filepath.Rel(workspace, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return path
+	}
+	return rel
 }
 
 func describe(op inputs.Op) string {

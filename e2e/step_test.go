@@ -144,7 +144,7 @@ func TestStepGitHubActions(t *testing.T) {
 		t.Fatalf("get step: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 	want := filepath.Join(ws, ".manifesto", "test-results")
-	if outs["path"] != want || outs["value"] != "{\"passed\":42}\n" || outs["digest"] != digest {
+	if outs["path"] != ".manifesto/test-results" || outs["value"] != "{\"passed\":42}\n" || outs["digest"] != digest {
 		t.Errorf("get outputs = %v", outs)
 	}
 	if b, _ := os.ReadFile(want); string(b) != "{\"passed\":42}\n" {
@@ -241,7 +241,7 @@ func TestStepSystems(t *testing.T) {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		env := readDotenvFile(t, filepath.Join(ws, "manifesto.env"))
-		if env["MANIFESTO_FOUND"] != "true" || env["MANIFESTO_PATH"] != filepath.Join(ws, ".manifesto", "seccomp") {
+		if env["MANIFESTO_FOUND"] != "true" || env["MANIFESTO_PATH"] != ".manifesto/seccomp" {
 			t.Errorf("dotenv = %v", env)
 		}
 	})

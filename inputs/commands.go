@@ -45,6 +45,9 @@ type options struct {
 	mediaType     string
 	output        string
 	digest        string
+	// trust settings, by input name (notary_server → --notary-server)
+	trust map[string]*string
+	verify, notaryTOFU bool
 }
 
 // captureFunc records the command cobra chose and its positional arguments.
@@ -132,6 +135,20 @@ func newRoot(o *options, capture captureFunc) *cobra.Command {
 	pf.BoolVar(&o.passwordStdin, flagPasswordStdin, false, "read the registry password from standard input")
 	pf.BoolVar(&o.plainHTTP, flagPlainHTTP, false, "talk to the registry over plain HTTP instead of HTTPS")
 	pf.BoolVar(&o.insecure, flagInsecure, false, "skip TLS certificate verification")
+
+	o.trust = map[string]*string{}
+	trustFlag := func(input, usage string) {
+		o.trust[input] = new(string)
+		pf.StringVar(o.trust[input], flagOf(input), "", usage)
+	}
+	trustFlag(inTrust, "sign on put and verify on read with this trust `backend` (notary)")
+	pf.BoolVar(&o.verify, flagOf(inVerify), false, "with --trust: return only signed entries (default true when --trust is set)")
+	trustFlag(inNotaryServer, "Notary server `URL`")
+	trustFlag(inTrustDir, "Notary client `directory` (default ~/.notary)")
+	trustFlag(inNotaryRole, "Notary `role` to sign with: targets (default) or a delegation such as targets/ci")
+	trustFlag(inNotaryKey, "the role's private key: PEM content or a PEM `file` (encrypted; passphrase from NOTARY_TARGETS_PASSPHRASE or NOTARY_DELEGATION_PASSPHRASE)")
+	trustFlag(inNotaryRootKeyID, "pin the repository's root key `ID` (64 hex, printed by trust init)")
+	pf.BoolVar(&o.notaryTOFU, flagOf(inNotaryTOFU), false, "trust the repository's root key on first use instead of pinning it")
 
 	run := func(cmd *cobra.Command, args []string) error {
 		capture(cmd, args)
@@ -249,6 +266,27 @@ does the same. See README.md, "CI systems".`,
 		RunE: run,
 	}
 
+	trustCmd := &cobra.Command{
+		Use:   "trust",
+		Short: "Manage the trust data of an image repository",
+		Args:  exactArgs(),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	trustCmd.AddCommand(&cobra.Command{
+		Use:   "init IMAGE",
+		Short: "Create IMAGE's Notary repository and print the root key ID readers pin",
+		Long: `trust init creates the Notary (TUF) repository for IMAGE's registry/repository
+(its GUN) on --notary-server, with a new root key and targets key in
+--trust-dir; the server manages the snapshot and timestamp keys. It prints
+the root key ID, which readers pass as --notary-root-key-id. Running it
+again for an existing repository says so and prints the same ID. Key
+passphrases come from NOTARY_ROOT_PASSPHRASE and NOTARY_TARGETS_PASSPHRASE.`,
+		Example: `  NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=... \
+  manifesto trust init --trust notary --notary-server https://notary.example.com registry.example.com/team/app`,
+		Args: exactArgs("IMAGE"),
+		RunE: run,
+	})
+
 	version := &cobra.Command{
 		Use:     cmdVersion,
 		Short:   "Print the version of manifesto",
@@ -257,7 +295,7 @@ does the same. See README.md, "CI systems".`,
 		RunE:    run,
 	}
 
-	root.AddCommand(put, get, list, history, del, repair, demo, step, version)
+	root.AddCommand(put, get, list, history, del, repair, trustCmd, demo, step, version)
 
 	// Document each flag's variable in its help line.
 	addEnvNames(root.PersistentFlags())

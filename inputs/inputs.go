@@ -8,6 +8,8 @@ package inputs
 import (
 	"errors"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -82,6 +84,9 @@ type reader struct {
 
 func (r *reader) command(cmd *cobra.Command, args []string) (Command, error) {
 	name := cmd.Name()
+	if name == "init" && cmd.Parent() != nil && cmd.Parent().Name() == "trust" {
+		name = steps.OpTrustInit
+	}
 	from, err := applyEnv(cmd, r.env)
 	if err != nil {
 		return Command{}, err
@@ -185,12 +190,43 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 		}
 	}
 
+	var err error
+	if req.Trust, err = r.trust(); err != nil {
+		return req, err
+	}
+	if op == steps.OpTrustInit && req.Trust.Backend == "" {
+		return req, errdef.Usagef("trust init needs --trust notary and --notary-server")
+	}
+
 	creds, err := r.credentials()
 	if err != nil {
 		return req, err
 	}
 	req.Registry.Username, req.Registry.Password = creds.Username, creds.Password
 	return req, nil
+}
+
+// trust reads the trust flags (and their MANIFESTO_ variables).
+func (r *reader) trust() (steps.TrustOptions, error) {
+	get := func(input string) trustValue {
+		flag := flagOf(input)
+		_, set := r.from[flag]
+		var v string
+		switch input {
+		case inVerify:
+			v = strconv.FormatBool(r.o.verify)
+		case inNotaryTOFU:
+			v = strconv.FormatBool(r.o.notaryTOFU)
+		default:
+			v = *r.o.trust[input]
+		}
+		return trustValue{value: v, from: r.source(flag), set: set}
+	}
+	home, _ := os.UserHomeDir()
+	return buildTrust(get, home, func(s string) (bool, bool) {
+		b, err := strconv.ParseBool(s)
+		return b, err == nil
+	})
 }
 
 // credentials resolves user name and password: flag, then MANIFESTO_

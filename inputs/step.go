@@ -158,10 +158,12 @@ var stepInputNames = []string{
 	inOperation, inImage, inKey, inFile, inMediaType, inDigest, inUsername,
 	inPassword, inPlatform, inPlainHTTP, inInsecure, inStepsFile, inOutputsFile,
 	inOutputsFormat, inResultsDir, inFailOnMissing, inSummary, inGitHubToken,
+	inTrust, inVerify, inNotaryServer, inTrustDir, inNotaryRole, inNotaryKey,
+	inNotaryRootKeyID, inNotaryTOFU,
 }
 
 // secretInputs are never echoed in a message.
-var secretInputs = map[string]bool{inPassword: true, inGitHubToken: true}
+var secretInputs = map[string]bool{inPassword: true, inGitHubToken: true, inNotaryKey: true}
 
 // StepInputs returns the names of every step input (for action.yml and
 // plugin documentation checks).
@@ -240,6 +242,7 @@ type stepBuilder struct {
 	plainHTTP, insecure bool
 	username, password  string
 	githubToken         string
+	trust               steps.TrustOptions
 
 	secrets []string
 	// redact holds every secret candidate, raw and trimmed, for clean.
@@ -280,6 +283,9 @@ func (b *stepBuilder) build() (Step, error) {
 		return Step{}, err
 	}
 	if err := b.credentials(); err != nil {
+		return Step{}, err
+	}
+	if b.trust, err = b.trustOptions(); err != nil {
 		return Step{}, err
 	}
 	if p := b.in[inPlatform]; p.value != "" {
@@ -363,7 +369,7 @@ func (b *stepBuilder) lookup(input string) (stepInput, error) {
 // collectSecrets records every non-empty value of every variable of a secret
 // input, used or not.
 func (b *stepBuilder) collectSecrets() {
-	for _, in := range []string{inPassword, inGitHubToken} {
+	for _, in := range []string{inPassword, inGitHubToken, inNotaryKey} {
 		for _, v := range b.vars(in) {
 			raw := b.getenv(v)
 			b.redact = append(b.redact, raw)
@@ -616,6 +622,16 @@ func (b *stepBuilder) registry(image string) steps.RegistryOptions {
 	return r
 }
 
+// trustOptions reads the trust inputs, shared with the CLI (buildTrust).
+func (b *stepBuilder) trustOptions() (steps.TrustOptions, error) {
+	get := func(input string) trustValue {
+		v := b.in[input]
+		return trustValue{value: v.value, from: b.label(input), set: v.value != ""}
+	}
+	home := strings.TrimSpace(b.getenv("HOME"))
+	return buildTrust(get, home, parseStepBool)
+}
+
 // sameRegistry compares an image's registry with a host[:port] as CI systems
 // give it, normalised the way image references are (docker.io is
 // index.docker.io).
@@ -797,6 +813,7 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		op.FailOnMissing = false
 	}
 	req.Registry = b.registry(req.Image)
+	req.Trust = b.trust
 	op.Request = req
 	return op, nil
 }

@@ -715,7 +715,7 @@ func TestStepNoSecretInErrors(t *testing.T) {
 }
 
 func TestStepInputsList(t *testing.T) {
-	want := []string{"operation", "image", "key", "file", "media_type", "digest", "username", "password", "platform", "plain_http", "insecure", "steps_file", "outputs_file", "outputs_format", "results_dir", "fail_on_missing", "summary", "github_token"}
+	want := []string{"operation", "image", "key", "file", "media_type", "digest", "username", "password", "platform", "plain_http", "insecure", "steps_file", "outputs_file", "outputs_format", "results_dir", "fail_on_missing", "summary", "github_token", "trust", "verify", "notary_server", "trust_dir", "notary_role", "notary_key", "notary_root_key_id", "notary_tofu"}
 	if got := StepInputs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("StepInputs() = %q", got)
 	}

@@ -71,6 +71,12 @@ func StepOutputs(r steps.Result) []Output {
 	if r.Entry != nil && !r.Entry.Created.IsZero() {
 		add("created", entryJSON(*r.Entry).Created)
 	}
+	if r.Operation == steps.OpGet || r.Operation == steps.OpList || r.Operation == steps.OpHistory {
+		add("verified", strconv.FormatBool(r.Verified))
+	}
+	if r.Signer != "" {
+		add("signer", r.Signer)
+	}
 	switch r.Operation {
 	case steps.OpList, steps.OpDelete:
 		add("keys", joinKeys(r.Entries))
@@ -131,7 +137,7 @@ var outputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 // (GitLab dotenv: 20 variables, 5 KB; Tekton: 4 KB): what a later job needs
 // most comes first, so that what a limit drops is the least useful (json
 // repeats everything else).
-var importance = []string{"digest", "found", "path", "keys", "digests", "key", "value", "media_type", "subject", "created", "json"}
+var importance = []string{"digest", "found", "path", "verified", "keys", "digests", "key", "signer", "value", "media_type", "subject", "created", "json"}
 
 func rank(name string) int {
 	for i, base := range importance {

@@ -35,6 +35,19 @@ type ValueJSON struct {
 	// Path is the file get wrote the value to; absent when it went to stdout
 	// and for put.
 	Path string `json:"path,omitempty"`
+	// Verified is true when get returned an entry the trusted signer vouches
+	// for; absent otherwise.
+	Verified bool `json:"verified,omitempty"`
+	// Signer is who signed the entry (put or get with trust).
+	Signer string `json:"signer,omitempty"`
+}
+
+// TrustInitJSON is the JSON output of trust init.
+type TrustInitJSON struct {
+	// RootKeyID is the root key ID readers pin.
+	RootKeyID string `json:"rootKeyID"`
+	// Created is false when the trust repository existed already.
+	Created bool `json:"created"`
 }
 
 // DeletedJSON is the JSON output of delete.
@@ -65,6 +78,9 @@ type IndexedJSON struct {
 //	          value was written to a file)}
 //	delete  = {"subject": string, "deleted": [entry, ...]}
 //	repair  = {"subject": string, "indexed": [entry, ...]}
+//	trust init = {"rootKeyID": string, "created": bool}
+//
+// put and get also carry "verified": true and "signer" when trust was used.
 //
 // Arrays are [] (never null) when empty. mediaType is "" when not known.
 // Other fields of Result (warnings among them) are not part of the document;
@@ -77,7 +93,7 @@ func JSON(w io.Writer, r steps.Result) error {
 		if r.Entry == nil {
 			return fmt.Errorf("outputs: %s result has no entry", r.Operation)
 		}
-		v := ValueJSON{EntryJSON: entryJSON(*r.Entry), Subject: r.Subject}
+		v := ValueJSON{EntryJSON: entryJSON(*r.Entry), Subject: r.Subject, Verified: r.Verified, Signer: r.Signer}
 		if r.Operation == steps.OpGet {
 			v.Path = r.Path
 		}
@@ -88,6 +104,8 @@ func JSON(w io.Writer, r steps.Result) error {
 		doc = DeletedJSON{Subject: r.Subject, Deleted: entriesJSON(r.Entries)}
 	case steps.OpRepair:
 		doc = IndexedJSON{Subject: r.Subject, Indexed: entriesJSON(r.Entries)}
+	case steps.OpTrustInit:
+		doc = TrustInitJSON{RootKeyID: r.RootKeyID, Created: r.Found}
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}

@@ -16,7 +16,8 @@ import (
 //   - history: one entry digest per line, in the order of r.Entries (newest
 //     first);
 //   - delete: one deleted entry digest per line;
-//   - repair: one re-indexed entry digest per line.
+//   - repair: one re-indexed entry digest per line;
+//   - trust init: the root key ID readers pin.
 //
 // Warnings are not written here; see Warnings. An unknown operation, or a put
 // without an entry, is an error and writes nothing.
@@ -41,6 +42,8 @@ func Text(w io.Writer, r steps.Result) error {
 		for _, e := range r.Entries {
 			line(bw, e.Digest)
 		}
+	case steps.OpTrustInit:
+		line(bw, r.RootKeyID)
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}

@@ -17,6 +17,8 @@ const (
 	OpHistory = "history"
 	OpDelete  = "delete"
 	OpRepair  = "repair"
+	// OpTrustInit creates the image repository's trust data (Notary).
+	OpTrustInit = "trust-init"
 )
 
 // MaxTextValue is the largest value get also returns in Result.Value.
@@ -40,6 +42,34 @@ type Request struct {
 	// image index as the subject.
 	Platform string
 	Registry RegistryOptions
+	Trust    TrustOptions
+}
+
+// Trust backends.
+const (
+	TrustNone   = ""
+	TrustNotary = "notary"
+)
+
+// TrustOptions select signing on put and verification on read.
+type TrustOptions struct {
+	// Backend is TrustNone or TrustNotary.
+	Backend string
+	// Verify makes get, list and history return only entries the trusted
+	// signer vouches for, failing closed. inputs sets it to true whenever
+	// Backend is set, unless the user turned it off.
+	Verify bool
+	Notary NotaryOptions
+}
+
+// NotaryOptions configure the Notary backend (see trust/notary).
+type NotaryOptions struct {
+	Server    string // URL of the Notary server
+	TrustDir  string // Notary client directory (notary CLI layout)
+	Role      string // "targets" or a delegation "targets/NAME"
+	Key       string // PEM of the role's private key (secret), optional
+	RootKeyID string // pinned root key ID
+	TOFU      bool   // trust the root on first use instead of a pin
 }
 
 // RegistryOptions are the connection settings. Password is a secret: it must
@@ -61,6 +91,9 @@ type Env struct {
 	Now func() time.Time
 	// UserAgent is sent to registries.
 	UserAgent string
+	// OpenTrust builds the trust backend a request names (main wires the
+	// backends); nil means no backend is available.
+	OpenTrust func(TrustOptions) (TrustBackend, error)
 }
 
 // Result is what an operation did. Fields that do not apply stay zero.
@@ -82,6 +115,12 @@ type Result struct {
 	// Value is the value get read, when it is valid UTF-8 of at most
 	// MaxTextValue bytes (for CI step outputs); nil otherwise.
 	Value []byte `json:"-"`
+	// Verified is true when the entries returned were checked against the
+	// trusted signer; Signer says who signed the entry read or written.
+	Verified bool   `json:"verified,omitempty"`
+	Signer   string `json:"signer,omitempty"`
+	// RootKeyID is the root key readers pin (trust init).
+	RootKeyID string `json:"rootKeyID,omitempty"`
 	// Warnings are things the user should know that did not fail the step.
 	Warnings []string `json:"warnings,omitempty"`
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/store"
+	"github.com/manifesto-dev/manifesto/trust"
 )
 
 // Run performs one request.
@@ -18,6 +19,8 @@ func Run(ctx context.Context, req Request, env Env) (Result, error) {
 	res := Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
 	access := store.Read
 	switch req.Operation {
+	case OpTrustInit:
+		return trustInit(ctx, req, env)
 	case OpPut, OpRepair:
 		access = store.Write
 	case OpDelete:
@@ -31,6 +34,21 @@ func Run(ctx context.Context, req Request, env Env) (Result, error) {
 		return res, err
 	}
 	defer func() { res.Warnings = append(res.Warnings, t.Warnings...) }()
+
+	// Trust is set up before any network use of the registry, so that a
+	// bad trust configuration costs nothing.
+	var tb trustBackend
+	var repo string
+	if req.Trust.Backend != TrustNone {
+		if repo, err = repository(t); err != nil {
+			return res, err
+		}
+		if tb, err = openTrust(req.Trust, env); err != nil {
+			return res, err
+		}
+	}
+	verify := tb != nil && req.Trust.Verify
+
 	subject, err := t.Subject(ctx)
 	if err != nil {
 		return res, err
@@ -39,28 +57,56 @@ func Run(ctx context.Context, req Request, env Env) (Result, error) {
 
 	switch req.Operation {
 	case OpPut:
-		err = put(ctx, t, req, env, &res)
+		if err = put(ctx, t, req, env, &res); err == nil && tb != nil {
+			res.Signer, err = sign(ctx, tb, repo, res.Subject, *res.Entry)
+			if err != nil {
+				err = fmt.Errorf("put %s: %w", req.Key, err)
+			}
+		}
 	case OpGet:
-		err = get(ctx, t, req, env, &res)
+		if verify {
+			err = getVerified(ctx, t, tb, repo, req, env, &res)
+		} else {
+			err = get(ctx, t, req, env, &res)
+		}
 	case OpList:
 		var all []store.Entry
-		if all, err = t.List(ctx); err == nil {
+		if verify {
+			all, _, err = verified(ctx, tb, t, repo, res.Subject, "")
+			res.Verified = err == nil
+		} else {
+			all, err = t.List(ctx)
+		}
+		if err == nil {
 			res.Entries = store.Latest(all)
 			res.Found = len(res.Entries) > 0
 		}
 	case OpHistory:
-		if res.Entries, err = t.History(ctx, req.Key); err == nil {
+		if verify {
+			res.Entries, _, err = verified(ctx, tb, t, repo, res.Subject, req.Key)
+			res.Verified = err == nil
+		} else {
+			res.Entries, err = t.History(ctx, req.Key)
+		}
+		if err == nil {
 			res.Found = len(res.Entries) > 0
 			if !res.Found {
-				err = errdef.NotFoundf("key %q not found on %s", req.Key, res.Subject)
+				err = errdef.NotFoundf("key %q not found on %s%s", req.Key, res.Subject, signedHint(verify))
 			}
 		}
 	case OpDelete:
-		err = del(ctx, t, req, &res)
+		err = del(ctx, t, tb, repo, req, &res)
 	case OpRepair:
 		res.Entries, err = t.Repair(ctx)
 	}
 	return res, err
+}
+
+func signedHint(verify bool) string {
+	if verify {
+		return " (no signed version)"
+	}
+	return ""
 }
 
 func openOptions(req Request, env Env, access store.Access) []store.Option {
@@ -119,20 +165,50 @@ func spool(r io.Reader) (string, func(), error) {
 	return f.Name(), cleanup, nil
 }
 
-// get writes the value atomically: to a temporary file first, checked
+// get writes the newest value of the key (or the version req.Digest).
+func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result) error {
+	return readTo(ctx, t, req.Key, req.Digest, req, env, res)
+}
+
+// getVerified writes the newest value the trusted signer vouches for (or
+// the version req.Digest, if it is signed). The registry's listing only
+// hints; the entry is then fetched by its signed digest, which checks every
+// byte, and its manifest must name this image and key.
+func getVerified(ctx context.Context, t *store.Target, tb trustBackend, repo string, req Request, env Env, res *Result) error {
+	entries, signers, err := verified(ctx, tb, t, repo, res.Subject, req.Key)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", req.Key, err)
+	}
+	for _, e := range entries {
+		if req.Digest != "" && e.Digest != req.Digest {
+			continue
+		}
+		if err := readTo(ctx, t, req.Key, e.Digest, req, env, res); err != nil {
+			return err
+		}
+		res.Verified, res.Signer = true, signers[e.Digest]
+		return nil
+	}
+	if req.Digest != "" {
+		return errdef.NotFoundf("get %s: version %s is not signed by the trusted signer", req.Key, req.Digest)
+	}
+	return errdef.NotFoundf("get %s: no signed version of key %q on %s", req.Key, req.Key, res.Subject)
+}
+
+// readTo writes the value atomically: to a temporary file first, checked
 // against its digest, then renamed to the destination (or copied to
 // Stdout), so a failed read leaves no file and prints no unverified byte.
-func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result) error {
+func readTo(ctx context.Context, t *store.Target, key, digest string, req Request, env Env, res *Result) error {
 	dir := os.TempDir()
 	if req.File != "" {
 		dir = filepath.Dir(req.File)
 	}
 	tmp, err := os.CreateTemp(dir, ".manifesto-get-")
 	if err != nil {
-		return fmt.Errorf("get %s: %w", req.Key, err)
+		return fmt.Errorf("get %s: %w", key, err)
 	}
 	defer os.Remove(tmp.Name())
-	e, err := t.Read(ctx, req.Key, req.Digest, tmp)
+	e, err := t.Read(ctx, key, digest, tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -140,7 +216,7 @@ func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("get %s: %w", req.Key, err)
+		return fmt.Errorf("get %s: %w", key, err)
 	}
 	res.Entry, res.Found = &e, true
 	if e.Size <= MaxTextValue {
@@ -155,7 +231,7 @@ func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result
 		return err
 	}
 	if err := os.Rename(tmp.Name(), req.File); err != nil {
-		return fmt.Errorf("get %s: %w", req.Key, err)
+		return fmt.Errorf("get %s: %w", key, err)
 	}
 	res.Path = req.File
 	return nil
@@ -174,7 +250,7 @@ func copyToStdout(path string, w io.Writer) error {
 	return err
 }
 
-func del(ctx context.Context, t *store.Target, req Request, res *Result) error {
+func del(ctx context.Context, t *store.Target, tb trustBackend, repo string, req Request, res *Result) error {
 	history, err := t.History(ctx, req.Key)
 	if err != nil {
 		return err
@@ -195,5 +271,16 @@ func del(ctx context.Context, t *store.Target, req Request, res *Result) error {
 		return fmt.Errorf("delete %s: %w", req.Key, err)
 	}
 	res.Entries, res.Found = gone, true
+	if tb != nil {
+		// The entries are gone from the registry; withdraw their
+		// signatures too, so trust data does not keep vouching for them.
+		var bs []trust.Binding
+		for _, e := range gone {
+			bs = append(bs, trust.Binding{Repository: repo, Subject: res.Subject, Key: e.Key, Entry: e.Digest, Size: e.ManifestSize})
+		}
+		if err := tb.Forget(ctx, repo, bs); err != nil {
+			return fmt.Errorf("delete %s: entries deleted, but their signatures could not be withdrawn: %w", req.Key, err)
+		}
+	}
 	return nil
 }

@@ -39,6 +39,9 @@ type Entry struct {
 	Created time.Time `json:"created"`
 	// Title is the value's file name, if the writer recorded one.
 	Title string `json:"title,omitempty"`
+	// ManifestSize is the size of the entry manifest (what a signature
+	// binds together with Digest), when known.
+	ManifestSize int64 `json:"-"`
 }
 
 // Newer reports whether a sorts before b in "newest first" order: later

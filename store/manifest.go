@@ -85,7 +85,7 @@ func entryFromDescriptor(d v1.Descriptor) (Entry, bool) {
 	}
 	created, _ := time.Parse(time.RFC3339Nano, d.Annotations[AnnotationCreated])
 	e := Entry{Key: key, Digest: d.Digest.String(), Size: -1, Created: created.UTC(),
-		MediaType: d.Annotations[AnnotationMediaType]}
+		MediaType: d.Annotations[AnnotationMediaType], ManifestSize: d.Size}
 	if n, err := strconv.ParseInt(d.Annotations[AnnotationSize], 10, 64); err == nil && n >= 0 {
 		e.Size = n
 	}
@@ -130,12 +130,13 @@ func parseEntry(b []byte, want v1.Hash, subject v1.Hash, key string) (parsedEntr
 		manifest: m,
 		value:    v,
 		entry: Entry{
-			Key:       key,
-			Digest:    want.String(),
-			MediaType: string(v.MediaType),
-			Size:      v.Size,
-			Created:   created.UTC(),
-			Title:     v.Annotations[AnnotationTitle],
+			Key:          key,
+			Digest:       want.String(),
+			MediaType:    string(v.MediaType),
+			Size:         v.Size,
+			Created:      created.UTC(),
+			Title:        v.Annotations[AnnotationTitle],
+			ManifestSize: int64(len(b)),
 		},
 	}, nil
 }

@@ -107,7 +107,9 @@ func (m *remoteBackend) manifest(ctx context.Context, h v1.Hash) ([]byte, error)
 	return b, err
 }
 
-func (m *remoteBackend) hasBlob(ctx context.Context, h v1.Hash) (bool, error) { return m.r.hasBlob(ctx, h) }
+func (m *remoteBackend) hasBlob(ctx context.Context, h v1.Hash) (bool, error) {
+	return m.r.hasBlob(ctx, h)
+}
 
 func (m *remoteBackend) pushBlob(ctx context.Context, d v1.Descriptor, open func() (io.ReadCloser, error)) error {
 	return m.r.pushBlob(ctx, d, open)

@@ -201,6 +201,7 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 	return Entry{
 		Key: key, Digest: d.Digest.String(), MediaType: string(value.MediaType),
 		Size: value.Size, Created: created.UTC(), Title: value.Annotations[AnnotationTitle],
+		ManifestSize: d.Size,
 	}, nil
 }
 
