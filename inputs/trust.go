@@ -53,7 +53,11 @@ func buildTrust(get func(input string) trustValue, home string, parseBool func(s
 		// Settings without a backend are a mistake worth reporting: they
 		// would be silently ignored.
 		for _, in := range trustInputNames[2:] {
-			if v := get(in); v.set {
+			v := get(in)
+			if on, ok := parseBool(v.value); in == inNotaryTOFU && ok && !on {
+				continue // false is as good as unset
+			}
+			if v.set {
 				return o, errdef.Usagef("%s is set but %s is not: set %s=notary to use Notary", v.from, inTrust, inTrust)
 			}
 		}
