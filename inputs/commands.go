@@ -46,7 +46,7 @@ type options struct {
 	output        string
 	digest        string
 	// trust settings, by input name (notary_server → --notary-server)
-	trust map[string]*string
+	trust              map[string]*string
 	verify, notaryTOFU bool
 }
 

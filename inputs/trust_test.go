@@ -38,7 +38,9 @@ func TestTrustFlags(t *testing.T) {
 			}},
 		{"from the environment", []string{"list", img}, map[string]string{"MANIFESTO_TRUST": "notary", "MANIFESTO_NOTARY_SERVER": "http://127.0.0.1:4443",
 			"MANIFESTO_NOTARY_ROOT_KEY_ID": testRootID, "MANIFESTO_NOTARY_KEY": pem, "MANIFESTO_TRUST_DIR": dir},
-			func(o steps.TrustOptions) bool { return o.Notary.Server == "http://127.0.0.1:4443" && o.Notary.Key == pem }},
+			func(o steps.TrustOptions) bool {
+				return o.Notary.Server == "http://127.0.0.1:4443" && o.Notary.Key == pem
+			}},
 		{"no trust", []string{"list", img}, nil, func(o steps.TrustOptions) bool { return o == steps.TrustOptions{} }},
 	}
 	for _, tc := range ok {
