@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Stdout:    stdout,
 		Progress:  outputs.NewProgress(stderr, isTerminal(stderr), progressThreshold),
 		UserAgent: "manifesto/" + buildVersion(),
+		OpenTrust: trustOpener(getenv),
 	}
 	res, err := steps.Run(ctx, cmd.Request, env)
 	outputs.Warnings(stderr, res)

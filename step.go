@@ -55,6 +55,7 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		Stdout:    io.Discard,
 		Progress:  outputs.NewProgress(stderr, false, progressThreshold),
 		UserAgent: "manifesto/" + buildVersion() + " (step; " + string(step.System) + ")",
+		OpenTrust: trustOpener(getenv),
 	}
 	var (
 		outs []outputs.Output

@@ -23,4 +23,12 @@ if [[ ! -x "${oras_bin}" ]]; then
 fi
 export MANIFESTO_ORAS_BIN="${oras_bin}"
 
+# notary-server for the trust tests (trust/notary, e2e).
+notary_bin="$(bash scripts/install-notary.sh | tail -n 1)"
+if [[ ! -x "${notary_bin}" ]]; then
+	echo "test.sh: scripts/install-notary.sh did not produce an executable (got '${notary_bin}')" >&2
+	exit 1
+fi
+export MANIFESTO_NOTARY_SERVER_BIN="${notary_bin}"
+
 exec go test -count=1 ./... "$@"
