@@ -25,6 +25,17 @@ const (
 	AnnotationSize      = "dev.manifesto.size"
 )
 
+// SignatureArtifactType marks a Sigstore bundle attached to an entry, as
+// cosign v3 stores signatures.
+const SignatureArtifactType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+// managed reports whether the store writes and keeps artifacts of this type
+// (entries and their signatures): those get trace tags and are checked for
+// existence when their index descriptor has no trace.
+func managed(artifactType string) bool {
+	return artifactType == ArtifactType || artifactType == SignatureArtifactType
+}
+
 // Entry is one immutable version of one key on one subject.
 type Entry struct {
 	Key string `json:"key"`

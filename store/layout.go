@@ -194,7 +194,7 @@ func (l *layoutBackend) blob(_ context.Context, h v1.Hash) (io.ReadCloser, error
 	return f, err
 }
 
-func (l *layoutBackend) addEntry(ctx context.Context, _ v1.Descriptor, b []byte, d v1.Descriptor) ([]string, error) {
+func (l *layoutBackend) attach(ctx context.Context, _ v1.Descriptor, b []byte, d v1.Descriptor) ([]string, error) {
 	err := l.pushBlob(ctx, d, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
 	if err != nil {
 		return nil, err
@@ -217,7 +217,7 @@ func (l *layoutBackend) referrers(ctx context.Context, subject v1.Descriptor) ([
 	}
 	var out []v1.Descriptor
 	for _, d := range idx.Manifests {
-		if d.ArtifactType != ArtifactType {
+		if !managed(d.ArtifactType) {
 			continue
 		}
 		b, err := l.manifest(ctx, d.Digest)
@@ -340,7 +340,7 @@ func (l *layoutBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1
 		n := len(idx.Manifests)
 		idx.Manifests = filterDescriptors(idx.Manifests, func(d v1.Descriptor) bool {
 			ok, _ := l.hasBlob(ctx, d.Digest)
-			return ok || d.ArtifactType != ArtifactType
+			return ok || !managed(d.ArtifactType)
 		})
 		return len(idx.Manifests) != n
 	})

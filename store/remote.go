@@ -122,7 +122,7 @@ func (m *remoteBackend) blob(ctx context.Context, h v1.Hash) (io.ReadCloser, err
 
 func (m *remoteBackend) registryKey() string { return m.r.repo.RegistryStr() }
 
-func (m *remoteBackend) addEntry(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) ([]string, error) {
+func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) ([]string, error) {
 	ack, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b)
 	if err != nil {
 		return nil, err
@@ -258,7 +258,7 @@ func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, check
 		}
 	}
 	for _, d := range idx.Descriptors() {
-		if (d.ArtifactType != ArtifactType && !checkAll) || len(d.Digest.Hex) < 40 || tracedHex[d.Digest.Hex[:40]] {
+		if (!managed(d.ArtifactType) && !checkAll) || len(d.Digest.Hex) < 40 || tracedHex[d.Digest.Hex[:40]] {
 			continue
 		}
 		// Ours but untraced: attached by another tool, or deleted. Check.
@@ -281,7 +281,7 @@ func (m *remoteBackend) tracedDescriptor(ctx context.Context, subject v1.Hash, t
 	}
 	var mf v1.Manifest
 	if jsonErr := json.Unmarshal(b, &mf); jsonErr != nil || mf.Subject == nil || mf.Subject.Digest != subject ||
-		mf.ArtifactType != ArtifactType || !strings.HasSuffix(tag, d.Digest.Hex[:40]) {
+		!managed(mf.ArtifactType) || !strings.HasSuffix(tag, d.Digest.Hex[:40]) {
 		return nil, nil
 	}
 	return &v1.Descriptor{

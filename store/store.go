@@ -35,8 +35,9 @@ type backend interface {
 	hasBlob(ctx context.Context, h v1.Hash) (bool, error)
 	pushBlob(ctx context.Context, d v1.Descriptor, open func() (io.ReadCloser, error)) error
 	blob(ctx context.Context, h v1.Hash) (io.ReadCloser, error)
-	// addEntry stores an entry manifest and makes it discoverable.
-	addEntry(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) (warnings []string, err error)
+	// attach stores a manifest that refers to subject (an entry, or a
+	// signature of one) and makes it discoverable as a referrer.
+	attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) (warnings []string, err error)
 	// referrers lists subject's referrers.
 	referrers(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error)
 	// removeEntries deletes entries and forgets them.
@@ -193,7 +194,7 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	warn, err := t.b.addEntry(ctx, subject, b, d)
+	warn, err := t.b.attach(ctx, subject, b, d)
 	t.Warnings = append(t.Warnings, warn...)
 	if err != nil {
 		return Entry{}, fmt.Errorf("store entry %s: %w", key, err)
@@ -244,11 +245,7 @@ func describeFile(v Value) (v1.Descriptor, error) {
 // ensureBlob uploads d unless the store has it. path is the file holding
 // it; "" means the empty config. label names the transfer for progress.
 func (t *Target) ensureBlob(ctx context.Context, d v1.Descriptor, path, label string) error {
-	ok, err := t.b.hasBlob(ctx, d.Digest)
-	if err != nil || ok {
-		return err
-	}
-	return t.b.pushBlob(ctx, d, func() (io.ReadCloser, error) {
+	return t.ensureBlobFrom(ctx, d, func() (io.ReadCloser, error) {
 		if path == "" {
 			return io.NopCloser(strings.NewReader(string(emptyConfigBytes))), nil
 		}
@@ -261,6 +258,15 @@ func (t *Target) ensureBlob(ctx context.Context, d v1.Descriptor, path, label st
 		}
 		return &progressReader{r: f, w: t.o.progress(label, d.Size), c: f}, nil
 	})
+}
+
+// ensureBlobFrom uploads d from open unless the store has it.
+func (t *Target) ensureBlobFrom(ctx context.Context, d v1.Descriptor, open func() (io.ReadCloser, error)) error {
+	ok, err := t.b.hasBlob(ctx, d.Digest)
+	if err != nil || ok {
+		return err
+	}
+	return t.b.pushBlob(ctx, d, open)
 }
 
 // List returns every entry on the image, newest first.
