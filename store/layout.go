@@ -186,7 +186,8 @@ func (l *layoutBackend) pushBlob(_ context.Context, d v1.Descriptor, open func()
 	return os.Rename(tmp.Name(), l.blobPath(d.Digest))
 }
 
-func (l *layoutBackend) blob(_ context.Context, h v1.Hash) (io.ReadCloser, error) {
+func (l *layoutBackend) blob(_ context.Context, d v1.Descriptor) (io.ReadCloser, error) {
+	h := d.Digest
 	f, err := os.Open(l.blobPath(h))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errdef.NotFoundf("blob %s not found in layout %s", h, l.dir)

@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -69,7 +71,16 @@ func newRegistry(ctx context.Context, ref name.Reference, o *options, scope stri
 		rt = o.transport
 	}
 	rt = transport.NewUserAgent(rt, o.userAgent)
-	t, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(scope)})
+	var t http.RoundTripper
+	for attempt := 0; ; attempt++ {
+		t, err = transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(scope)})
+		if err == nil || attempt+1 >= retryAttempts || ctx.Err() != nil || !retryablePing(err) {
+			break
+		}
+		if serr := sleep(ctx, backoff(attempt+1)); serr != nil {
+			return nil, serr
+		}
+	}
 	if err != nil {
 		return nil, classify(fmt.Errorf("connect to %s: %w", repo.RegistryStr(), err))
 	}
@@ -101,6 +112,13 @@ type request struct {
 	body   []byte
 	header map[string]string
 	ok     []int // accepted status codes
+	// limit > 0 reads the body (at most limit bytes) inside the retry
+	// loop; the returned response's Body is the bytes read.
+	limit int64
+	what  string
+	// check validates a read body; an error wrapping errRetryContent is
+	// retried.
+	check func(resp *http.Response, b []byte) error
 }
 
 // do runs a small request with bounded retries and returns the response for
@@ -108,12 +126,14 @@ type request struct {
 // classified errors.
 func (r *registryClient) do(ctx context.Context, q request) (*http.Response, error) {
 	var lastErr error
+	var wait time.Duration
 	for attempt := 0; attempt < retryAttempts; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
+			if err := sleep(ctx, max(backoff(attempt), wait)); err != nil {
 				return nil, err
 			}
 		}
+		wait = 0
 		resp, err := r.once(ctx, q)
 		if err != nil {
 			lastErr = err
@@ -122,17 +142,43 @@ func (r *registryClient) do(ctx context.Context, q request) (*http.Response, err
 			}
 			continue
 		}
+		accepted := false
 		for _, c := range q.ok {
 			if resp.StatusCode == c {
-				return resp, nil
+				accepted = true
 			}
 		}
-		err = transport.CheckError(resp, q.ok...)
-		resp.Body.Close()
-		lastErr = err
-		if !retryableStatus(resp.StatusCode) {
-			break
+		if !accepted {
+			err = transport.CheckError(resp, q.ok...)
+			resp.Body.Close()
+			lastErr = err
+			wait = retryAfter(resp)
+			if !retryableStatus(resp.StatusCode) {
+				break
+			}
+			continue
 		}
+		if q.limit <= 0 || resp.Request.Method == http.MethodHead {
+			return resp, nil
+		}
+		if resp.ContentLength > q.limit {
+			resp.Body.Close()
+			return nil, invalidf("%s is %d bytes, more than the %d allowed", q.what, resp.ContentLength, q.limit)
+		}
+		b, err := readCapped(resp.Body, q.limit, q.what)
+		resp.Body.Close()
+		if err == nil && q.check != nil {
+			err = q.check(resp, b)
+		}
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil || !(retryable(err) || errors.Is(err, errRetryContent)) {
+				break
+			}
+			continue
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return resp, nil
 	}
 	return nil, classify(lastErr)
 }
@@ -172,6 +218,42 @@ func retryable(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
+
+// retryablePing: the ping failed with a retryable status or a broken
+// connection (not a TLS or DNS error, which a retry will not fix).
+func retryablePing(err error) bool {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		return retryableStatus(terr.StatusCode)
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// retryAfter is the wait a 429 or 503 asks for (Retry-After in seconds),
+// capped at maxRetryAfter; 0 when none.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp == nil {
+		return 0
+	}
+	secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After")))
+	if err != nil || secs <= 0 {
+		return 0
+	}
+	return min(time.Duration(secs)*time.Second, maxRetryAfter)
+}
+
+const maxRetryAfter = 10 * time.Second
+
+// errRetryContent marks content that failed a check and may be fetched
+// again (a body cut short by the network).
+var errRetryContent = errors.New("retryable content")
+
+type retryContentError struct{ error }
+
+func (e retryContentError) Unwrap() error        { return e.error }
+func (e retryContentError) Is(target error) bool { return target == errRetryContent }
+
+func retryContent(err error) error { return retryContentError{err} }
 
 func retryableStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500
@@ -226,26 +308,25 @@ func (r *registryClient) headManifest(ctx context.Context, ref string) (v1.Descr
 // bytes and descriptor. The digest is computed from the bytes; when ref is a
 // digest or the registry states one, a mismatch is an error.
 func (r *registryClient) getManifest(ctx context.Context, ref string, accept string, limit int64) ([]byte, v1.Descriptor, error) {
+	check := func(resp *http.Response, b []byte) error {
+		h, _, _ := v1.SHA256(bytes.NewReader(b))
+		if want, err := v1.NewHash(ref); err == nil && want != h {
+			return retryContent(invalidf("registry returned content with digest %s for %s", h, want))
+		}
+		if stated, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest")); err == nil && stated.Algorithm == "sha256" && stated != h {
+			return retryContent(invalidf("registry stated digest %s for %s but the content hashes to %s", stated, ref, h))
+		}
+		return nil
+	}
 	resp, err := r.do(ctx, request{method: http.MethodGet, url: r.url("manifests", ref),
-		header: map[string]string{"Accept": accept}, ok: []int{http.StatusOK}})
+		header: map[string]string{"Accept": accept}, ok: []int{http.StatusOK},
+		limit: limit, what: "manifest " + ref, check: check})
 	if err != nil {
 		return nil, v1.Descriptor{}, err
 	}
 	defer resp.Body.Close()
-	if resp.ContentLength > limit {
-		return nil, v1.Descriptor{}, invalidf("manifest %s is %d bytes, more than the %d allowed", ref, resp.ContentLength, limit)
-	}
-	b, err := readCapped(resp.Body, limit, "manifest "+ref)
-	if err != nil {
-		return nil, v1.Descriptor{}, err
-	}
+	b, _ := io.ReadAll(resp.Body)
 	h, n, _ := v1.SHA256(bytes.NewReader(b))
-	if want, err := v1.NewHash(ref); err == nil && want != h {
-		return nil, v1.Descriptor{}, invalidf("registry returned content with digest %s for %s", h, want)
-	}
-	if stated, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest")); err == nil && stated.Algorithm == "sha256" && stated != h {
-		return nil, v1.Descriptor{}, invalidf("registry stated digest %s for %s but the content hashes to %s", stated, ref, h)
-	}
 	mt := types.MediaType(mediaTypeOnly(resp.Header.Get("Content-Type")))
 	if inDoc := documentMediaType(b); inDoc != "" {
 		mt = inDoc
@@ -336,20 +417,35 @@ func (r *registryClient) pushBlobOnce(ctx context.Context, d v1.Descriptor, open
 	q.Set("digest", d.Digest.String())
 	loc.RawQuery = q.Encode()
 
-	body, err := open()
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), body)
-	if err != nil {
-		return err
-	}
-	req.ContentLength = d.Size
-	req.Header.Set("Content-Type", "application/octet-stream")
-	put, err := r.client.Do(req)
-	if err != nil {
-		return err
+	// A PUT the registry answered 429 or 503 was refused whole: send it
+	// again to the same upload (after Retry-After) rather than starting a
+	// new one. Anything else starts over (the caller's loop).
+	var put *http.Response
+	for attempt := 0; ; attempt++ {
+		body, err := open()
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), body)
+		if err != nil {
+			body.Close()
+			return err
+		}
+		req.ContentLength = d.Size
+		req.Header.Set("Content-Type", "application/octet-stream")
+		put, err = r.client.Do(req)
+		body.Close()
+		if err != nil {
+			return err
+		}
+		if (put.StatusCode != http.StatusTooManyRequests && put.StatusCode != http.StatusServiceUnavailable) || attempt+1 >= retryAttempts {
+			break
+		}
+		wait := retryAfter(put)
+		put.Body.Close()
+		if err := sleep(ctx, max(backoff(attempt+1), wait)); err != nil {
+			return err
+		}
 	}
 	defer put.Body.Close()
 	if err := transport.CheckError(put, http.StatusCreated); err != nil {
@@ -361,38 +457,115 @@ func (r *registryClient) pushBlobOnce(ctx context.Context, d v1.Descriptor, open
 	return nil
 }
 
-// getBlob opens blob h for streaming. The caller verifies size and digest.
-func (r *registryClient) getBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, int64, error) {
+// openBlob opens blob h of the given size (-1: unknown) for streaming. A
+// body cut short (network error, or a clean end before size bytes) is
+// resumed with a Range request from where it broke, at most retryAttempts
+// times. The caller verifies size and digest.
+func (r *registryClient) openBlob(ctx context.Context, h v1.Hash, size int64) (io.ReadCloser, error) {
+	b := &resumingBlob{ctx: ctx, r: r, h: h, size: size}
+	if err := b.open(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+type resumingBlob struct {
+	ctx     context.Context
+	r       *registryClient
+	h       v1.Hash
+	size    int64
+	body    io.ReadCloser
+	off     int64
+	resumes int
+	err     error // why the current body broke
+}
+
+// open GETs the blob from off, with bounded retries.
+func (b *resumingBlob) open() error {
 	var lastErr error
+	var wait time.Duration
 	for attempt := 0; attempt < retryAttempts; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return nil, 0, err
+			if err := sleep(b.ctx, max(backoff(attempt), wait)); err != nil {
+				return err
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url("blobs", h.String()), nil)
+		wait = 0
+		req, err := http.NewRequestWithContext(b.ctx, http.MethodGet, b.r.url("blobs", b.h.String()), nil)
 		if err != nil {
-			return nil, 0, err
+			return err
 		}
-		resp, err := r.client.Do(req)
+		if b.off > 0 {
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", b.off))
+		}
+		resp, err := b.r.client.Do(req)
 		if err != nil {
 			lastErr = err
-			if ctx.Err() != nil || !retryable(err) {
+			if b.ctx.Err() != nil || !retryable(err) {
 				break
 			}
 			continue
 		}
-		if resp.StatusCode == http.StatusOK {
-			return resp.Body, resp.ContentLength, nil
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			if b.off > 0 {
+				// Range ignored: skip what was read already.
+				if _, err := io.CopyN(io.Discard, resp.Body, b.off); err != nil {
+					resp.Body.Close()
+					lastErr = err
+					continue
+				}
+			}
+			b.body = resp.Body
+			return nil
+		case resp.StatusCode == http.StatusPartialContent && b.off > 0 &&
+			strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", b.off)):
+			b.body = resp.Body
+			return nil
 		}
 		lastErr = transport.CheckError(resp, http.StatusOK)
 		resp.Body.Close()
+		wait = retryAfter(resp)
 		if !retryableStatus(resp.StatusCode) {
 			break
 		}
 	}
-	return nil, 0, classify(lastErr)
+	return classify(lastErr)
 }
+
+func (b *resumingBlob) Read(p []byte) (int, error) {
+	for {
+		if b.err != nil {
+			if b.ctx.Err() != nil || !retryable(b.err) || b.resumes >= retryAttempts {
+				return 0, b.err
+			}
+			b.resumes++
+			b.body.Close()
+			if err := sleep(b.ctx, backoff(b.resumes)); err != nil {
+				return 0, err
+			}
+			if err := b.open(); err != nil {
+				return 0, err
+			}
+			b.err = nil
+		}
+		n, err := b.body.Read(p)
+		b.off += int64(n)
+		switch {
+		case err == io.EOF && (b.size < 0 || b.off >= b.size):
+			return n, io.EOF
+		case err == io.EOF:
+			b.err = io.ErrUnexpectedEOF // ended early
+		case err != nil:
+			b.err = err
+		}
+		if n > 0 || b.err == nil {
+			return n, nil
+		}
+	}
+}
+
+func (b *resumingBlob) Close() error { return b.body.Close() }
 
 // referrersAPI asks the referrers endpoint for subject's referrers. ok is
 // false when the registry does not implement the API (404, or a response
@@ -406,7 +579,17 @@ func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (des
 		}
 		resp, err := r.do(ctx, request{method: http.MethodGet, url: next,
 			header: map[string]string{"Accept": string(types.OCIImageIndex)},
-			ok:     []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable, http.StatusMethodNotAllowed}})
+			ok:     []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable, http.StatusMethodNotAllowed},
+			limit:  referrersLimit, what: "referrers listing",
+			check: func(resp *http.Response, b []byte) error {
+				if resp.StatusCode != http.StatusOK || mediaTypeOnly(resp.Header.Get("Content-Type")) != string(types.OCIImageIndex) {
+					return nil
+				}
+				if _, err := parseReferrerIndex(b); err != nil {
+					return retryContent(err)
+				}
+				return nil
+			}})
 		if err != nil {
 			return nil, false, err
 		}
@@ -471,7 +654,17 @@ func (r *registryClient) tagsAfter(ctx context.Context, prefix string) ([]string
 		if page >= maxPages {
 			return nil, invalidf("tag listing has more than %d pages", maxPages)
 		}
-		resp, err := r.do(ctx, request{method: http.MethodGet, url: next, ok: []int{http.StatusOK, http.StatusNotFound}})
+		resp, err := r.do(ctx, request{method: http.MethodGet, url: next, ok: []int{http.StatusOK, http.StatusNotFound},
+			limit: referrersLimit, what: "tag listing",
+			check: func(resp *http.Response, b []byte) error {
+				if resp.StatusCode != http.StatusOK {
+					return nil
+				}
+				if _, err := parseTags(b); err != nil {
+					return retryContent(err)
+				}
+				return nil
+			}})
 		if err != nil {
 			return nil, err
 		}

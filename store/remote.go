@@ -115,9 +115,8 @@ func (m *remoteBackend) pushBlob(ctx context.Context, d v1.Descriptor, open func
 	return m.r.pushBlob(ctx, d, open)
 }
 
-func (m *remoteBackend) blob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
-	rc, _, err := m.r.getBlob(ctx, h)
-	return rc, err
+func (m *remoteBackend) blob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
+	return m.r.openBlob(ctx, d.Digest, d.Size)
 }
 
 func (m *remoteBackend) registryKey() string { return m.r.repo.RegistryStr() }
@@ -134,7 +133,14 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 	if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
 		return nil, err
 	}
-	return m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil)
+	// From here the entry is stored and found by every manifesto reader:
+	// the index is a cache for other tools, so failing to update it is a
+	// warning, not a failed put.
+	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil)
+	if err != nil && ctx.Err() == nil {
+		return []string{fmt.Sprintf("entry %s is stored, but the fallback index %s was not updated (%v); manifesto finds the entry through its trace tag; run `manifesto repair` later for other tools", d.Digest, fallbackTag(subject.Digest), err)}, nil
+	}
+	return warn, err
 }
 
 func (m *remoteBackend) putTrace(ctx context.Context, subject, entry v1.Hash, b []byte) error {
@@ -349,12 +355,30 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor, ds []v1.Descriptor) error {
 	remove := map[v1.Hash]bool{}
 	for _, d := range ds {
+		remove[d.Digest] = true
+	}
+	fallback := true
+	if v, _ := referrersSupport.Load(m.registryKey()); v == true {
+		fallback = false
+	}
+	if fallback {
+		// The index forgets the entries first, so that whatever fails
+		// later, it never lists a manifest that is gone; entries whose
+		// delete then fails stay found through their traces.
+		warn, err := m.mergeFallback(ctx, subject, nil, remove)
+		if err != nil {
+			return err
+		}
+		if len(warn) > 0 && !strings.Contains(warn[0], "not a referrers index") {
+			return errors.New(warn[0])
+		}
+	}
+	for _, d := range ds {
 		if err := m.r.deleteManifest(ctx, d.Digest.String()); err != nil {
 			return fmt.Errorf("delete entry %s: %w", d.Digest, err)
 		}
-		remove[d.Digest] = true
 	}
-	if v, _ := referrersSupport.Load(m.registryKey()); v == true {
+	if !fallback {
 		return nil
 	}
 	for _, d := range ds {
@@ -370,13 +394,6 @@ func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor
 		if err := m.r.deleteManifest(ctx, tag); err != nil {
 			return fmt.Errorf("delete trace tag %s of entry %s: %w", tag, d.Digest, err)
 		}
-	}
-	warn, err := m.mergeFallback(ctx, subject, nil, remove)
-	if err != nil {
-		return err
-	}
-	if len(warn) > 0 && !strings.Contains(warn[0], "not a referrers index") {
-		return errors.New(warn[0])
 	}
 	return nil
 }

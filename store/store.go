@@ -34,7 +34,7 @@ type backend interface {
 	manifest(ctx context.Context, h v1.Hash) ([]byte, error)
 	hasBlob(ctx context.Context, h v1.Hash) (bool, error)
 	pushBlob(ctx context.Context, d v1.Descriptor, open func() (io.ReadCloser, error)) error
-	blob(ctx context.Context, h v1.Hash) (io.ReadCloser, error)
+	blob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error)
 	// attach stores a manifest that refers to subject (an entry, or a
 	// signature of one) and makes it discoverable as a referrer.
 	attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) (warnings []string, err error)
@@ -146,7 +146,7 @@ func (t *Target) readSmallBlob(ctx context.Context, d v1.Descriptor) ([]byte, er
 	if d.Size < 0 || d.Size > manifestLimit {
 		return nil, invalidf("blob %s has size %d", d.Digest, d.Size)
 	}
-	rc, err := t.b.blob(ctx, d.Digest)
+	rc, err := t.b.blob(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +397,7 @@ func (t *Target) readValue(ctx context.Context, subject v1.Descriptor, h v1.Hash
 	if err != nil {
 		return Entry{}, err
 	}
-	rc, err := t.b.blob(ctx, p.value.Digest)
+	rc, err := t.b.blob(ctx, p.value)
 	if err != nil {
 		return Entry{}, fmt.Errorf("read value of %s: %w", key, err)
 	}
