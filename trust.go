@@ -7,14 +7,15 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/manifesto-dev/manifesto/steps"
+	"github.com/manifesto-dev/manifesto/store"
 	"github.com/manifesto-dev/manifesto/trust"
 	"github.com/manifesto-dev/manifesto/trust/notary"
 )
 
 // trustOpener wires the trust backends into steps (which knows only the
 // steps.TrustBackend interface). getenv supplies the Notary passphrases.
-func trustOpener(getenv func(string) string) func(steps.TrustOptions) (steps.TrustBackend, error) {
-	return func(o steps.TrustOptions) (steps.TrustBackend, error) {
+func trustOpener(getenv func(string) string) func(steps.TrustOptions, *store.Target) (steps.TrustBackend, error) {
+	return func(o steps.TrustOptions, _ *store.Target) (steps.TrustBackend, error) {
 		// The Notary client logs through the global logrus logger; its
 		// warnings would interleave with our one-line errors, which say
 		// what went wrong already.

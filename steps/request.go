@@ -47,8 +47,9 @@ type Request struct {
 
 // Trust backends.
 const (
-	TrustNone   = ""
-	TrustNotary = "notary"
+	TrustNone     = ""
+	TrustNotary   = "notary"
+	TrustSigstore = "sigstore"
 )
 
 // TrustOptions select signing on put and verification on read.
@@ -92,8 +93,10 @@ type Env struct {
 	// UserAgent is sent to registries.
 	UserAgent string
 	// OpenTrust builds the trust backend a request names (main wires the
-	// backends); nil means no backend is available.
-	OpenTrust func(TrustOptions) (TrustBackend, error)
+	// backends); nil means no backend is available. t is the image's store
+	// target, for backends that keep signatures in the registry; it is nil
+	// for trust init.
+	OpenTrust func(o TrustOptions, t *store.Target) (TrustBackend, error)
 }
 
 // Result is what an operation did. Fields that do not apply stay zero.

@@ -43,7 +43,7 @@ func Run(ctx context.Context, req Request, env Env) (Result, error) {
 		if repo, err = repository(t); err != nil {
 			return res, err
 		}
-		if tb, err = openTrust(req.Trust, env); err != nil {
+		if tb, err = openTrust(req.Trust, env, t); err != nil {
 			return res, err
 		}
 	}

@@ -26,14 +26,14 @@ type TrustBackend interface {
 type trustBackend = TrustBackend
 
 // openTrust builds the backend the request names; nil when none.
-func openTrust(o TrustOptions, env Env) (TrustBackend, error) {
+func openTrust(o TrustOptions, env Env, t *store.Target) (TrustBackend, error) {
 	if o.Backend == TrustNone {
 		return nil, nil
 	}
 	if env.OpenTrust == nil {
 		return nil, fmt.Errorf("trust backend %q is not available in this build", o.Backend)
 	}
-	return env.OpenTrust(o)
+	return env.OpenTrust(o, t)
 }
 
 // repository is the image's registry/repository: the Notary GUN.
@@ -54,7 +54,7 @@ func trustInit(ctx context.Context, req Request, env Env) (Result, error) {
 	if loc.IsLayout() {
 		return res, errdef.Usagef("trust init needs a registry image, not an OCI layout")
 	}
-	b, err := openTrust(req.Trust, env)
+	b, err := openTrust(req.Trust, env, nil)
 	if err != nil {
 		return res, err
 	}
