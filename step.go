@@ -11,6 +11,7 @@ import (
 
 	"github.com/manifesto-dev/manifesto/inputs"
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/tempfile"
 	"github.com/manifesto-dev/manifesto/outputs"
 	"github.com/manifesto-dev/manifesto/steps"
 )
@@ -227,7 +228,7 @@ func appendFile(path string, write func(io.Writer) error) error {
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".manifesto-out-")
+	tmp, err := tempfile.Create(filepath.Dir(path), ".manifesto-out-")
 	if err != nil {
 		return err
 	}
@@ -237,9 +238,6 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

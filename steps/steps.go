@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/tempfile"
 	"github.com/manifesto-dev/manifesto/store"
 	"github.com/manifesto-dev/manifesto/trust"
 )
@@ -203,7 +204,7 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 	if req.File != "" {
 		dir = filepath.Dir(req.File)
 	}
-	tmp, err := os.CreateTemp(dir, ".manifesto-get-")
+	tmp, err := tempfile.Create(dir, ".manifesto-get-")
 	if err != nil {
 		return fmt.Errorf("get %s: %w", key, err)
 	}
@@ -226,9 +227,6 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 	}
 	if req.File == "" {
 		return copyToStdout(tmp.Name(), env.Stdout)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
 	}
 	if err := os.Rename(tmp.Name(), req.File); err != nil {
 		return fmt.Errorf("get %s: %w", key, err)

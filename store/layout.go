@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/tempfile"
 )
 
 // An OCI image layout keeps entries the way oras and regclient keep
@@ -117,7 +118,10 @@ func (l *layoutBackend) resolve(context.Context) (v1.Descriptor, error) {
 	}
 	var images []v1.Descriptor
 	for _, d := range idx.Manifests {
-		if d.ArtifactType == "" {
+		// Some writers (go-containerregistry's layout) record an image's
+		// config media type as its artifactType: anything not ours is an
+		// image candidate.
+		if !managed(d.ArtifactType) {
 			images = append(images, d)
 		}
 	}
@@ -167,7 +171,7 @@ func (l *layoutBackend) pushBlob(_ context.Context, d v1.Descriptor, open func()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+d.Digest.Hex[:12]+"-")
+	tmp, err := tempfile.Create(dir, ".tmp-"+d.Digest.Hex[:12]+"-")
 	if err != nil {
 		return err
 	}
@@ -364,7 +368,7 @@ func filterDescriptors(ds []v1.Descriptor, keep func(v1.Descriptor) bool) []v1.D
 // writeFileAtomic writes b to a temporary file next to path and renames it
 // over path.
 func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	tmp, err := tempfile.Create(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
 		return err
 	}
@@ -378,9 +382,6 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
