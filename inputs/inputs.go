@@ -303,7 +303,7 @@ func (r *reader) clean(err error) error {
 	msg := oneLine(err.Error())
 	changed := msg != err.Error()
 	for _, secret := range []string{r.o.password, r.stdinPassword, r.env(EnvName(flagPassword)), r.env(EnvRegistryPassword)} {
-		for _, s := range []string{secret, oneLine(secret)} {
+		for _, s := range secretForms(secret) {
 			if s != "" {
 				if m := redact(msg, s); m != msg {
 					msg, changed = m, true
@@ -315,6 +315,19 @@ func (r *reader) clean(err error) error {
 		return err
 	}
 	return errdef.Usagef("%s", msg)
+}
+
+// secretForms are the ways a secret can appear in a message: as given,
+// trimmed, folded onto one line, and escaped the way %q prints it (quotes,
+// backslashes and newlines escaped), each of which must be redacted.
+func secretForms(secret string) []string {
+	forms := []string{secret, strings.TrimSpace(secret), oneLine(secret)}
+	for _, f := range forms[:3] {
+		if q := strconv.Quote(f); len(q) > 2 && q[1:len(q)-1] != f {
+			forms = append(forms, q[1:len(q)-1])
+		}
+	}
+	return forms
 }
 
 // longSecret is the length from which a secret is redacted wherever it

@@ -853,7 +853,7 @@ func (b *stepBuilder) clean(err error) error {
 	msg := oneLine(err.Error())
 	changed := msg != err.Error()
 	for _, secret := range b.redact {
-		for _, s := range []string{secret, strings.TrimSpace(secret), oneLine(secret)} {
+		for _, s := range secretForms(secret) {
 			if s != "" {
 				if m := redact(msg, s); m != msg {
 					msg, changed = m, true

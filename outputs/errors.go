@@ -54,43 +54,27 @@ func errorText(err error) (s string) {
 }
 
 // oneLine collapses each run of control characters (newline, carriage return,
-// tab, escape, ...) in s to one space, trims surrounding white space and cuts
-// the result to at most max runes, the last being "…" when cut. Invalid UTF-8
-// becomes U+FFFD.
+// tab, escape, ...) and Unicode line or paragraph separators in s to one
+// space, trims surrounding white space, and cuts the result to at most max
+// runes, the last being "…" when cut. Invalid UTF-8 becomes U+FFFD.
 func oneLine(s string, max int) string {
 	var b strings.Builder
-	b.Grow(min(len(s), 4*max))
-	n := 0
 	space := false
-	cut := false
-	for _, r := range strings.TrimSpace(s) {
-		if unicode.IsControl(r) {
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			space = true
 			continue
 		}
 		if space {
+			b.WriteByte(' ')
 			space = false
-			if n > 0 {
-				if n == max {
-					cut = true
-					break
-				}
-				b.WriteByte(' ')
-				n++
-			}
-		}
-		if n == max {
-			cut = true
-			break
 		}
 		b.WriteRune(r) // an invalid byte arrives as utf8.RuneError
-		n++
 	}
-	out := b.String()
-	if !cut {
-		return strings.TrimSpace(out)
+	out := strings.TrimSpace(b.String())
+	if utf8.RuneCountInString(out) <= max {
+		return out
 	}
-	// Make room for the ellipsis, then drop a dangling space.
-	_, size := utf8.DecodeLastRuneInString(out)
-	return strings.TrimRightFunc(out[:len(out)-size], unicode.IsSpace) + "…"
+	r := []rune(out)
+	return strings.TrimRightFunc(string(r[:max-1]), unicode.IsSpace) + "…"
 }
