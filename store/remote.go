@@ -169,7 +169,7 @@ func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([
 	if err != nil || ok {
 		return ds, err
 	}
-	view, err := m.fallbackView(ctx, subject.Digest, false)
+	view, err := m.fallbackView(ctx, subject.Digest, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,10 @@ func (m *remoteBackend) fallbackIndex(ctx context.Context, subject v1.Hash) (*re
 // checkAll extends the existence check to untraced descriptors of other
 // tools, needed after a registry (CNCF Distribution does) refused an index
 // listing a manifest that no longer exists.
-func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, checkAll bool) (*fallbackState, error) {
+//
+// known are descriptors the caller has already (the entry it is adding):
+// their traces need no fetch.
+func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, checkAll bool, known []v1.Descriptor) (*fallbackState, error) {
 	idx, aliased, err := m.fallbackIndex(ctx, subject)
 	if err != nil {
 		return nil, err
@@ -250,6 +253,10 @@ func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, check
 		short := strings.TrimPrefix(tag, prefix)
 		tracedHex[short] = true
 		if indexed[short] {
+			continue
+		}
+		if d, ok := knownByPrefix(known, short); ok {
+			st.traced = append(st.traced, d)
 			continue
 		}
 		d, err := m.tracedDescriptor(ctx, subject, tag)
@@ -275,6 +282,15 @@ func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, check
 		}
 	}
 	return st, nil
+}
+
+func knownByPrefix(known []v1.Descriptor, short string) (v1.Descriptor, bool) {
+	for _, d := range known {
+		if strings.HasPrefix(d.Digest.Hex, short) {
+			return d, true
+		}
+	}
+	return v1.Descriptor{}, false
 }
 
 // tracedDescriptor fetches the manifest under a trace tag and returns its
@@ -306,13 +322,15 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 	deadline := time.Now().Add(mergeDeadline)
 	checkAll := false
 	for attempt := 0; attempt < mergeAttempts && time.Now().Before(deadline); attempt++ {
-		if attempt > 0 {
-			// Let the writers we raced land before reading again.
+		if attempt > 1 {
+			// A write did not stick: let the writers we race land before
+			// reading again. The first confirmation read goes at once;
+			// correctness never rests on the pause, only contention does.
 			if err := sleep(ctx, time.Duration(10+rand.N(40*attempt))*time.Millisecond); err != nil {
 				return nil, err
 			}
 		}
-		st, err := m.fallbackView(ctx, subject.Digest, checkAll)
+		st, err := m.fallbackView(ctx, subject.Digest, checkAll, add)
 		if err != nil {
 			return nil, err
 		}
@@ -408,7 +426,7 @@ func (m *remoteBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1
 	} else if len(warn) > 0 {
 		return nil, errors.New(warn[0])
 	}
-	st, err := m.fallbackView(ctx, subject.Digest, false)
+	st, err := m.fallbackView(ctx, subject.Digest, false, nil)
 	if err != nil {
 		return nil, err
 	}
