@@ -190,6 +190,38 @@ func (l *layoutBackend) pushBlob(_ context.Context, d v1.Descriptor, open func()
 	return os.Rename(tmp.Name(), l.blobPath(d.Digest))
 }
 
+// pushBlobStream writes the blob to a temporary file, hashing it, and
+// renames it to its digest.
+func (l *layoutBackend) pushBlobStream(_ context.Context, size int64, open func() (io.ReadCloser, error)) (v1.Hash, error) {
+	rc, err := open()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	defer rc.Close()
+	dir := filepath.Join(l.dir, "blobs", "sha256")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return v1.Hash{}, err
+	}
+	tmp, err := tempfile.Create(dir, ".tmp-stream-")
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	defer os.Remove(tmp.Name())
+	hw := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, hw), rc)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if n != size {
+		return v1.Hash{}, fmt.Errorf("value changed while it was written: %d bytes, expected %d", n, size)
+	}
+	h := v1.Hash{Algorithm: "sha256", Hex: hexSum(hw)}
+	return h, os.Rename(tmp.Name(), l.blobPath(h))
+}
+
 func (l *layoutBackend) blob(_ context.Context, d v1.Descriptor) (io.ReadCloser, error) {
 	h := d.Digest
 	f, err := os.Open(l.blobPath(h))

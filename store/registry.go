@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -455,6 +457,98 @@ func (r *registryClient) pushBlobOnce(ctx context.Context, d v1.Descriptor, open
 		return invalidf("registry stored blob %s under digest %s", d.Digest, stated)
 	}
 	return nil
+}
+
+// pushBlobStream uploads size bytes from open without knowing their digest
+// first: POST, one streaming PATCH that hashes the bytes on the way, then a
+// PUT naming the digest. A failed attempt starts over with a new upload.
+func (r *registryClient) pushBlobStream(ctx context.Context, size int64, open func() (io.ReadCloser, error)) (v1.Hash, error) {
+	var lastErr error
+	for attempt := 0; attempt < retryAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return v1.Hash{}, err
+			}
+		}
+		h, err := r.pushBlobStreamOnce(ctx, size, open)
+		if err == nil {
+			return h, nil
+		}
+		lastErr = err
+		var terr *transport.Error
+		if ctx.Err() != nil || (errors.As(err, &terr) && !retryableStatus(terr.StatusCode)) || errors.Is(err, errdef.ErrInvalidResponse) {
+			break
+		}
+	}
+	return v1.Hash{}, classify(lastErr)
+}
+
+func (r *registryClient) pushBlobStreamOnce(ctx context.Context, size int64, open func() (io.ReadCloser, error)) (v1.Hash, error) {
+	start := fmt.Sprintf("%s://%s/v2/%s/blobs/uploads/", r.scheme, r.repo.RegistryStr(), r.repo.RepositoryStr())
+	resp, err := r.do(ctx, request{method: http.MethodPost, url: start, ok: []int{http.StatusAccepted}})
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	resp.Body.Close()
+	loc, err := uploadLocation(resp)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+
+	body, err := open()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	defer body.Close()
+	hw := sha256.New()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), io.TeeReader(body, hw))
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if size > 0 {
+		req.Header.Set("Content-Range", fmt.Sprintf("0-%d", size-1))
+	}
+	patch, err := r.client.Do(req)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	patch.Body.Close()
+	if err := transport.CheckError(patch, http.StatusAccepted, http.StatusNoContent); err != nil {
+		return v1.Hash{}, err
+	}
+	h := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(hw.Sum(nil))}
+	if loc, err = uploadLocation(patch); err != nil {
+		return v1.Hash{}, err
+	}
+	q := loc.Query()
+	q.Set("digest", h.String())
+	loc.RawQuery = q.Encode()
+	put, err := r.do(ctx, request{method: http.MethodPut, url: loc.String(), body: []byte{},
+		header: map[string]string{"Content-Type": "application/octet-stream"}, ok: []int{http.StatusCreated}})
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	put.Body.Close()
+	if stated, err := v1.NewHash(put.Header.Get("Docker-Content-Digest")); err == nil && stated != h {
+		return v1.Hash{}, invalidf("registry stored blob %s under digest %s", h, stated)
+	}
+	return h, nil
+}
+
+// uploadLocation is the Location of an upload response, resolved against
+// the request URL.
+func uploadLocation(resp *http.Response) (*url.URL, error) {
+	l := resp.Header.Get("Location")
+	if l == "" {
+		return nil, invalidf("registry gave no upload location")
+	}
+	u, err := resp.Request.URL.Parse(l)
+	if err != nil {
+		return nil, invalidf("registry gave an unusable upload location %q", l)
+	}
+	return u, nil
 }
 
 // openBlob opens blob h of the given size (-1: unknown) for streaming. A

@@ -115,6 +115,10 @@ func (m *remoteBackend) pushBlob(ctx context.Context, d v1.Descriptor, open func
 	return m.r.pushBlob(ctx, d, open)
 }
 
+func (m *remoteBackend) pushBlobStream(ctx context.Context, size int64, open func() (io.ReadCloser, error)) (v1.Hash, error) {
+	return m.r.pushBlobStream(ctx, size, open)
+}
+
 func (m *remoteBackend) blob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
 	return m.r.openBlob(ctx, d.Digest, d.Size)
 }

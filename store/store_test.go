@@ -234,3 +234,29 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestStreamedUpload: values at or over streamThreshold are hashed while
+// they upload (POST, PATCH, PUT ?digest=) and read back the same.
+func TestStreamedUpload(t *testing.T) {
+	defer func(old int64) { streamThreshold = old }(streamThreshold)
+	streamThreshold = 1
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			image := newImage(t, kind)
+			content := strings.Repeat("streamed value ", 10000)
+			e, err := open(t, image, WithAccess(Write)).Put(ctx, "big", Value{Path: writeValue(t, "big.txt", content)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Size != int64(len(content)) || e.MediaType != "text/plain" {
+				t.Errorf("entry = %+v", e)
+			}
+			var buf bytes.Buffer
+			got, err := open(t, image).Read(ctx, "big", "", &buf)
+			if err != nil || buf.String() != content || got.Digest != e.Digest {
+				t.Fatalf("read back %d bytes, %v", buf.Len(), err)
+			}
+		})
+	}
+}
