@@ -1,8 +1,10 @@
 // Package bench holds benchmarks that are not unit tests: nothing here runs
 // during `go test ./...` (there are only Benchmark functions, which need
-// -bench). Run them with bench/run.sh, or
+// -bench). Run them all with bench/run.sh, which writes bench/RESULTS.md,
+// or one family at a time:
 //
 //	go test -run '^$' -bench Stream -benchtime 1x -timeout 60m ./bench/
+//	go test -run '^$' -bench 'Peers|ConcurrentWriters' -benchtime 1x ./bench/   (peers_test.go)
 //
 // # What BenchmarkStream* prove
 //
@@ -52,6 +54,19 @@
 // command the benchmark calls sync(2) so that the previous command's dirty
 // pages are not flushed on the next one's clock.
 //
+// Each benchmark runs 5 such rounds per b.N ($MANIFESTO_BENCH_STREAM_ITERATIONS
+// changes it), the tools' order alternating, and reports the throughput of
+// the median round: the machine may be shared, and one slow round should
+// not decide a ratio.
+//
+// Where manifesto's put time goes is measured too: the benchmark times one
+// sha256 pass over the file alone (v1.SHA256, what store.describeFile runs
+// before the upload) and reports the put's throughput without it
+// ("put-minus-hash"). With $MANIFESTO_BENCH_OUT set, the 1 GiB benchmark
+// also runs one put and one get through the store package in this process
+// under the CPU profiler and leaves put-1024MiB.pprof and get-1024MiB.pprof
+// there (bench/run.sh prints their top functions).
+//
 // When crane is not installed the comparison is skipped (logged); the
 // manifesto measurements and the 64 MiB check still run.
 package bench
@@ -69,6 +84,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,6 +97,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
+	"github.com/manifesto-dev/manifesto/store"
 )
 
 // rssLimitMiB is the requirement: a manifesto put or get of any size peaks
@@ -113,20 +131,24 @@ type sample struct {
 
 // totals accumulates samples of one operation of one tool.
 type totals struct {
-	bytes  int64
-	wall   time.Duration
-	maxRSS int64 // KiB
-	floor  int64 // KiB, the launcher's own peak: a figure at this level is not the child's
+	size   int64           // bytes per sample
+	walls  []time.Duration // one per sample
+	maxRSS int64           // KiB
+	floor  int64           // KiB, the launcher's own peak: a figure at this level is not the child's
 }
 
 func (t *totals) add(size int64, s sample) {
-	t.bytes += size
-	t.wall += s.wall
+	t.size = size
+	t.walls = append(t.walls, s.wall)
 	t.maxRSS = max(t.maxRSS, s.rssKiB)
 	t.floor = max(t.floor, s.floorKiB)
 }
 
-func (t *totals) mibPerSec() float64 { return float64(t.bytes) / (1 << 20) / t.wall.Seconds() }
+// wall is the median wall time of the samples (robust against a noisy
+// neighbour on a shared machine).
+func (t *totals) wall() time.Duration { return medianDuration(t.walls) }
+
+func (t *totals) mibPerSec() float64 { return float64(t.size) / (1 << 20) / t.wall().Seconds() }
 func (t *totals) rssMiB() float64    { return float64(t.maxRSS) / 1024 }
 
 func benchStream(b *testing.B, size int64) {
@@ -160,8 +182,9 @@ func benchStream(b *testing.B, size int64) {
 	var fsyncTime time.Duration
 	out := filepath.Join(work, "out.bin")
 
+	n := streamIterations(b)
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for i := 0; i < n; i++ {
 		b.StopTimer()
 		mRepo := fmt.Sprintf("bench/m%d-%d", size>>20, i)
 		cRepo := fmt.Sprintf("bench/c%d-%d", size>>20, i)
@@ -241,19 +264,37 @@ func benchStream(b *testing.B, size int64) {
 		b.ReportMetric(mPut.rssMiB()/cPut.rssMiB(), "put-RSS-ratio")
 		b.ReportMetric(mGet.mibPerSec()/cGet.mibPerSec(), "get-speed-ratio")
 		b.ReportMetric(mGet.rssMiB()/cGet.rssMiB(), "get-RSS-ratio")
-		b.Logf("crane put: %.1f MiB/s, peak RSS %.1f MiB (%d KiB); get: %.1f MiB/s (incl. %s fsync), peak RSS %.1f MiB (%d KiB)",
-			cPut.mibPerSec(), cPut.rssMiB(), cPut.maxRSS, cGet.mibPerSec(), fsyncTime.Round(time.Millisecond), cGet.rssMiB(), cGet.maxRSS)
+		b.Logf("crane put: %.1f MiB/s, peak RSS %.1f MiB (%d KiB); get: %.1f MiB/s (fsync included; %s of fsync over %d rounds), peak RSS %.1f MiB (%d KiB)",
+			cPut.mibPerSec(), cPut.rssMiB(), cPut.maxRSS, cGet.mibPerSec(), fsyncTime.Round(time.Millisecond), len(cGet.walls), cGet.rssMiB(), cGet.maxRSS)
 		b.Logf("manifesto/crane: put speed %.2f, put RSS %.2f, get speed %.2f, get RSS %.2f",
 			mPut.mibPerSec()/cPut.mibPerSec(), mPut.rssMiB()/cPut.rssMiB(),
 			mGet.mibPerSec()/cGet.mibPerSec(), mGet.rssMiB()/cGet.rssMiB())
 	}
+	// Where manifesto's put time goes: it reads the file twice, a sha256
+	// pass (describeFile in store/store.go) before the upload. Time that
+	// pass alone, the same way (v1.SHA256 over the file, which is in the
+	// page cache as it is for the put), to separate it from the transfer.
+	hashWall := hashPass(b, src)
+	uploadRate := float64(size) / (1 << 20) / (mPut.wall() - hashWall).Seconds()
+	b.ReportMetric(float64(size)/(1<<20)/hashWall.Seconds(), "hash-pass-MiB/s")
+	b.ReportMetric(uploadRate, "put-minus-hash-MiB/s")
+	b.Logf("sha256 pass over the file alone: %s (%.1f MiB/s); manifesto put without it: %.1f MiB/s",
+		hashWall.Round(time.Millisecond), float64(size)/(1<<20)/hashWall.Seconds(), uploadRate)
+	if tl.crane != "" {
+		b.ReportMetric(uploadRate/cPut.mibPerSec(), "put-minus-hash-speed-ratio")
+		b.Logf("manifesto put without the sha256 pass / crane push: %.2f", uploadRate/cPut.mibPerSec())
+	}
+	if dir := os.Getenv("MANIFESTO_BENCH_OUT"); dir != "" && size >= 1<<30 {
+		profilePutGet(b, dir, reg, img, src, size, srcSum, filepath.Join(work, "profiled.bin"))
+	}
+
 	floor := max(mPut.floor, mGet.floor, cPut.floor, cGet.floor)
 	b.Logf("launcher floor (peak RSS of bench/peakrss itself; a figure at this level would not be the child's): %d KiB", floor)
 	for _, t := range []struct {
 		what string
 		tot  *totals
 	}{{"put", &mPut}, {"get", &mGet}, {"crane push", &cPut}, {"crane blob", &cGet}} {
-		if t.tot.bytes > 0 && t.tot.maxRSS <= t.tot.floor {
+		if len(t.tot.walls) > 0 && t.tot.maxRSS <= t.tot.floor {
 			b.Errorf("%s: peak RSS %d KiB is not above the launcher's own %d KiB, so it is not the child's", t.what, t.tot.maxRSS, t.tot.floor)
 		}
 	}
@@ -261,6 +302,94 @@ func benchStream(b *testing.B, size int64) {
 		b.Fatalf("peak RSS of a %d MiB value: put %.1f MiB, get %.1f MiB; the requirement is under %d MiB",
 			size>>20, mPut.rssMiB(), mGet.rssMiB(), rssLimitMiB)
 	}
+}
+
+// defaultStreamIterations is the number of put/get rounds per b.N
+// ($MANIFESTO_BENCH_STREAM_ITERATIONS overrides it); throughput comes from
+// the median round.
+const defaultStreamIterations = 5
+
+func streamIterations(b *testing.B) int {
+	n := defaultStreamIterations
+	if s := os.Getenv("MANIFESTO_BENCH_STREAM_ITERATIONS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			b.Fatalf("MANIFESTO_BENCH_STREAM_ITERATIONS=%q: want a positive number", s)
+		}
+		n = v
+	}
+	return n * b.N
+}
+
+// hashPass times one v1.SHA256 pass over path, as manifesto's put makes
+// before uploading.
+func hashPass(b *testing.B, path string) time.Duration {
+	b.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	began := time.Now()
+	if _, _, err := v1.SHA256(f); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(began)
+}
+
+// profilePutGet runs one put and one get of the value through the store
+// package in this process (what the binary's put and get call) under the
+// CPU profiler, and writes put-<size>.pprof and get-<size>.pprof into dir
+// (bench/run.sh prints their top functions).
+func profilePutGet(b *testing.B, dir string, reg *testregistry.Registry, img v1.Image, src string, size int64, srcSum, out string) {
+	b.Helper()
+	ctx := context.Background()
+	image := reg.Ref(fmt.Sprintf("bench/profile%d:v1", size>>20))
+	pushImage(b, image, img)
+	profile := func(name string, f func() error) time.Duration {
+		pf, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%dMiB.pprof", name, size>>20)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pf.Close()
+		syscall.Sync()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			b.Fatal(err)
+		}
+		began := time.Now()
+		err = f()
+		took := time.Since(began)
+		pprof.StopCPUProfile()
+		if err != nil {
+			b.Fatalf("profiled %s: %v", name, err)
+		}
+		return took
+	}
+	putTook := profile("put", func() error {
+		t, err := store.Open(ctx, image, store.WithAccess(store.Write))
+		if err != nil {
+			return err
+		}
+		_, err = t.Put(ctx, key, store.Value{Path: src})
+		return err
+	})
+	getTook := profile("get", func() error {
+		t, err := store.Open(ctx, image)
+		if err != nil {
+			return err
+		}
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := t.Read(ctx, key, "", f); err != nil {
+			return err
+		}
+		return f.Sync()
+	})
+	verify(b, "profiled get", out, size, srcSum)
+	b.Logf("profiled in process (store package): put %s, get %s (incl. fsync); CPU profiles in %s", putTook.Round(time.Millisecond), getTook.Round(time.Millisecond), dir)
 }
 
 // setupTools builds manifesto and the launcher into work and finds crane.
