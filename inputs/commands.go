@@ -141,7 +141,7 @@ func newRoot(o *options, capture captureFunc) *cobra.Command {
 		o.trust[input] = new(string)
 		pf.StringVar(o.trust[input], flagOf(input), "", usage)
 	}
-	trustFlag(inTrust, "sign on put and verify on read with this trust `backend` (notary)")
+	trustFlag(inTrust, "sign on put and verify on read with this trust `backend` (notary or sigstore)")
 	pf.BoolVar(&o.verify, flagOf(inVerify), false, "with --trust: return only signed entries (default true when --trust is set)")
 	trustFlag(inNotaryServer, "Notary server `URL`")
 	trustFlag(inTrustDir, "Notary client `directory` (default ~/.notary)")
@@ -149,6 +149,7 @@ func newRoot(o *options, capture captureFunc) *cobra.Command {
 	trustFlag(inNotaryKey, "the role's private key: PEM content or a PEM `file` (encrypted; passphrase from NOTARY_TARGETS_PASSPHRASE or NOTARY_DELEGATION_PASSPHRASE)")
 	trustFlag(inNotaryRootKeyID, "pin the repository's root key `ID` (64 hex, printed by trust init)")
 	pf.BoolVar(&o.notaryTOFU, flagOf(inNotaryTOFU), false, "trust the repository's root key on first use instead of pinning it")
+	sigstoreFlags(trustFlag)
 
 	run := func(cmd *cobra.Command, args []string) error {
 		capture(cmd, args)

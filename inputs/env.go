@@ -27,7 +27,7 @@ func EnvName(flag string) string {
 }
 
 // secretFlags never have their values echoed in an error.
-var secretFlags = map[string]bool{flagPassword: true, "notary-key": true}
+var secretFlags = map[string]bool{flagPassword: true, "notary-key": true, "sigstore-key": true}
 
 // origin records where each flag's value came from: "--name" for the
 // command line, the variable's name for the environment. Flags left at their

@@ -154,16 +154,14 @@ const (
 	inGitHubToken   = "github_token"
 )
 
-var stepInputNames = []string{
+var stepInputNames = append([]string{
 	inOperation, inImage, inKey, inFile, inMediaType, inDigest, inUsername,
 	inPassword, inPlatform, inPlainHTTP, inInsecure, inStepsFile, inOutputsFile,
 	inOutputsFormat, inResultsDir, inFailOnMissing, inSummary, inGitHubToken,
-	inTrust, inVerify, inNotaryServer, inTrustDir, inNotaryRole, inNotaryKey,
-	inNotaryRootKeyID, inNotaryTOFU,
-}
+}, trustInputNames...)
 
 // secretInputs are never echoed in a message.
-var secretInputs = map[string]bool{inPassword: true, inGitHubToken: true, inNotaryKey: true}
+var secretInputs = map[string]bool{inPassword: true, inGitHubToken: true, inNotaryKey: true, inSigstoreKey: true}
 
 // StepInputs returns the names of every step input (for action.yml and
 // plugin documentation checks).
@@ -369,7 +367,7 @@ func (b *stepBuilder) lookup(input string) (stepInput, error) {
 // collectSecrets records every non-empty value of every variable of a secret
 // input, used or not.
 func (b *stepBuilder) collectSecrets() {
-	for _, in := range []string{inPassword, inGitHubToken, inNotaryKey} {
+	for _, in := range []string{inPassword, inGitHubToken, inNotaryKey, inSigstoreKey} {
 		for _, v := range b.vars(in) {
 			raw := b.getenv(v)
 			b.redact = append(b.redact, raw)

@@ -31,4 +31,12 @@ if [[ ! -x "${notary_bin}" ]]; then
 fi
 export MANIFESTO_NOTARY_SERVER_BIN="${notary_bin}"
 
+# cosign v3 for the Sigstore interoperability tests (e2e/sigstore_test.go).
+cosign_bin="$(bash scripts/install-cosign.sh | tail -n 1)"
+if [[ ! -x "${cosign_bin}" ]]; then
+	echo "test.sh: scripts/install-cosign.sh did not produce an executable (got '${cosign_bin}')" >&2
+	exit 1
+fi
+export MANIFESTO_COSIGN_BIN="${cosign_bin}"
+
 exec go test -count=1 ./... "$@"

@@ -54,13 +54,14 @@ const (
 
 // TrustOptions select signing on put and verification on read.
 type TrustOptions struct {
-	// Backend is TrustNone or TrustNotary.
+	// Backend is TrustNone, TrustNotary or TrustSigstore.
 	Backend string
 	// Verify makes get, list and history return only entries the trusted
 	// signer vouches for, failing closed. inputs sets it to true whenever
 	// Backend is set, unless the user turned it off.
-	Verify bool
-	Notary NotaryOptions
+	Verify   bool
+	Notary   NotaryOptions
+	Sigstore SigstoreOptions
 }
 
 // NotaryOptions configure the Notary backend (see trust/notary).
@@ -71,6 +72,22 @@ type NotaryOptions struct {
 	Key       string // PEM of the role's private key (secret), optional
 	RootKeyID string // pinned root key ID
 	TOFU      bool   // trust the root on first use instead of a pin
+}
+
+// SigstoreOptions configure the Sigstore backend (see trust/sigstore).
+// Key and the files' contents are loaded by inputs; nothing here is a path.
+type SigstoreOptions struct {
+	Key           string // PEM private key (secret); empty: keyless on put
+	PublicKey     string // PEM public key trusted for keyed signatures
+	FulcioURL     string // keyless: Fulcio (default public good)
+	RekorURL      string // keyless: Rekor (default public good)
+	SigningConfig string // keyless: a Sigstore signing config (JSON) instead of the URLs
+	// CertificateIdentity or CertificateIdentityRegexp and
+	// CertificateOIDCIssuer are the trusted keyless signer.
+	CertificateIdentity       string
+	CertificateIdentityRegexp string
+	CertificateOIDCIssuer     string
+	TrustedRoot               string // keyless: a Sigstore trusted root (JSON); empty: public good via TUF
 }
 
 // RegistryOptions are the connection settings. Password is a secret: it must

@@ -41,7 +41,7 @@ func Run(ctx context.Context, req Request, env Env) (Result, error) {
 	var tb trustBackend
 	var repo string
 	if req.Trust.Backend != TrustNone {
-		if repo, err = repository(t); err != nil {
+		if repo, err = repository(t, req.Trust.Backend); err != nil {
 			return res, err
 		}
 		if tb, err = openTrust(req.Trust, env, t); err != nil {

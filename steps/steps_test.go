@@ -11,12 +11,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/store"
+	"github.com/manifesto-dev/manifesto/trust"
 )
 
 // layoutImage makes an OCI layout with one image and returns its IMAGE.
@@ -86,5 +89,51 @@ func TestUnknownOperationAndTrustWithoutBackend(t *testing.T) {
 	_, err := Run(ctx, Request{Operation: OpList, Image: image, Trust: TrustOptions{Backend: TrustNotary, Verify: true}}, Env{})
 	if err == nil {
 		t.Error("verified list without a backend succeeded")
+	}
+}
+
+// fakeTrust vouches for a fixed set of entries.
+type fakeTrust struct{ vs []trust.Verified }
+
+func (f fakeTrust) Sign(context.Context, trust.Binding) (trust.Signed, error) {
+	return trust.Signed{Signer: "fake"}, nil
+}
+func (f fakeTrust) Verify(context.Context, trust.Query) ([]trust.Verified, error) { return f.vs, nil }
+func (f fakeTrust) Init(context.Context, string) (string, bool, error)            { return "", false, nil }
+func (f fakeTrust) Forget(context.Context, string, []trust.Binding) error         { return nil }
+
+// TestVerifiedUsesSignedData: the order and keys of verified entries come
+// from the signed data, not from the registry's listing (which could
+// re-date an old entry to make it "newest").
+func TestVerifiedUsesSignedData(t *testing.T) {
+	ctx := context.Background()
+	image := layoutImage(t)
+	var digests []string
+	for _, v := range []string{"old", "new"} {
+		p := filepath.Join(t.TempDir(), "v.txt")
+		os.WriteFile(p, []byte(v), 0o644)
+		res, err := Run(ctx, Request{Operation: OpPut, Image: image, Key: "approval", File: p}, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests = append(digests, res.Entry.Digest)
+	}
+	// The signer says "old" is the newer one (the listing says otherwise).
+	now := time.Now()
+	ft := fakeTrust{vs: []trust.Verified{
+		{Key: "approval", Digest: digests[0], Created: now, Signer: "fake"},
+		{Key: "approval", Digest: digests[1], Created: now.Add(-time.Hour), Signer: "fake"},
+	}}
+	env := Env{OpenTrust: func(TrustOptions, *store.Target) (TrustBackend, error) { return ft, nil }}
+	tr := TrustOptions{Backend: TrustSigstore, Verify: true}
+	res, err := Run(ctx, Request{Operation: OpHistory, Image: image, Key: "approval", Trust: tr}, env)
+	if err != nil || len(res.Entries) != 2 || res.Entries[0].Digest != digests[0] || !res.Verified {
+		t.Fatalf("verified history = %+v, %v; want %s first", res.Entries, err, digests[0])
+	}
+	var out bytes.Buffer
+	env.Stdout = &out
+	res, err = Run(ctx, Request{Operation: OpGet, Image: image, Key: "approval", Trust: tr}, env)
+	if err != nil || out.String() != "old" || res.Signer != "fake" {
+		t.Errorf("verified get = %q, %+v, %v", out.String(), res, err)
 	}
 }

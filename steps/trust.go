@@ -36,13 +36,18 @@ func openTrust(o TrustOptions, env Env, t *store.Target) (TrustBackend, error) {
 	return env.OpenTrust(o, t)
 }
 
-// repository is the image's registry/repository: the Notary GUN.
-func repository(t *store.Target) (string, error) {
+// repository is the image's registry/repository: the Notary GUN. Notary
+// needs one; registry-native signatures live next to the entries, so an OCI
+// layout works for them (repository is then the layout's location).
+func repository(t *store.Target, backend string) (string, error) {
 	loc := t.Location()
-	if loc.IsLayout() {
-		return "", errdef.Usagef("trust needs a registry image: an OCI layout (%s) has no repository name to sign for", loc)
+	if !loc.IsLayout() {
+		return loc.Ref.Context().Name(), nil
 	}
-	return loc.Ref.Context().Name(), nil
+	if backend == TrustNotary {
+		return "", errdef.Usagef("trust notary needs a registry image: an OCI layout (%s) has no repository name to sign for", loc)
+	}
+	return loc.String(), nil
 }
 
 func trustInit(ctx context.Context, req Request, env Env) (Result, error) {
@@ -120,8 +125,11 @@ func verified(ctx context.Context, b trustBackend, t *store.Target, repo, subjec
 		}
 		e, ok := byDigest[v.Digest]
 		if !ok {
-			e = store.Entry{Key: v.Key, Digest: v.Digest, Size: -1, Created: v.Created, ManifestSize: v.Size}
+			e = store.Entry{Digest: v.Digest, Size: -1, ManifestSize: v.Size}
 		}
+		// Key and time come from the signed data, never from the
+		// registry's listing, which could relabel or re-date an entry.
+		e.Key, e.Created = v.Key, v.Created
 		out = append(out, e)
 		signers[v.Digest] = v.Signer
 	}

@@ -25,7 +25,6 @@ import (
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/cryptoservice"
 	"github.com/theupdateframework/notary/passphrase"
-	"github.com/theupdateframework/notary/server"
 	serverstorage "github.com/theupdateframework/notary/server/storage"
 	"github.com/theupdateframework/notary/trustmanager"
 	"github.com/theupdateframework/notary/trustpinning"
@@ -76,7 +75,7 @@ func newServer(t *testing.T) *testServer {
 	quiet := logrus.New()
 	quiet.Out = io.Discard
 	ctx = ctxu.WithLogger(ctx, logrus.NewEntry(quiet))
-	root := server.RootHandler(ctx, nil, ts.cs, nil, nil, nil)
+	root := rootHandler(ctx, ts.cs)
 	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ts.mu.Lock()
 		hook := ts.hook
