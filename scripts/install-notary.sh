@@ -29,8 +29,8 @@ NOTARY_MODULE="github.com/theupdateframework/notary"
 # whenever the build changes so that cached binaries are rebuilt.
 BUILD_MARK="manifesto-pr1635"
 
-cache_dir="${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}"
-bin_dir="${cache_dir}/bin"
+# shellcheck source=scripts/lib/go-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-tool.sh"
 bin="${bin_dir}/notary-server"
 
 # "notary-server -version" prints e.g.
@@ -57,19 +57,9 @@ echo "install-notary.sh: building ${NOTARY_MODULE}/cmd/notary-server@${NOTARY_VE
 
 # Build in a temporary directory first so that an interrupted build never
 # leaves a half-written binary at the final path, then rename (atomic).
-tmp_dir="$(mktemp -d "${bin_dir}/.install.XXXXXX")"
-trap 'chmod -R u+w "${tmp_dir}" 2>/dev/null || true; rm -rf "${tmp_dir}"' EXIT
-
-# Building a module of its own ignores the current one, but -mod=... in
-# GOFLAGS would change how; drop it and keep the rest (e.g. -buildvcs=false).
-goflags=""
-for f in ${GOFLAGS:-}; do
-	case "${f}" in
-	-mod=*) ;;
-	*) goflags="${goflags:+${goflags} }${f}" ;;
-	esac
-done
-export GOFLAGS="${goflags}" GO111MODULE=on GOWORK=off CGO_ENABLED=0
+go_tool_tmpdir
+GOFLAGS="$(go_tool_goflags)"
+export GOFLAGS GO111MODULE=on GOWORK=off CGO_ENABLED=0
 
 # The release's source, from the module proxy (checked against go.sum's
 # checksum database like any module download).

@@ -1,69 +1,22 @@
 #!/usr/bin/env bash
 # Ensures the oras CLI used by the interoperability tests (e2e/oras_test.go)
 # is installed, and prints its path as the last line on stdout. Idempotent and
-# fast when the right version is already there.
-#
-# Location: ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin/oras
-# It is built from source with the local Go toolchain (only the Go module
-# proxy is needed).
+# fast when the right version is already there (scripts/lib/go-tool.sh).
 set -euo pipefail
+# shellcheck source=scripts/lib/go-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-tool.sh"
 
-ORAS_VERSION="v1.3.6"
-ORAS_MODULE="oras.land/oras/cmd/oras"
+TOOL_NAME=oras
+TOOL_MODULE=oras.land/oras/cmd/oras
+TOOL_VERSION=v1.3.6
+TOOL_DURATION="about a minute"
 
-cache_dir="${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}"
-bin_dir="${cache_dir}/bin"
-bin="${bin_dir}/oras"
-
-# "oras version" prints e.g.
-#   Version:    1.3.6
-#   Go version: go1.26.8
-installed_version_ok() {
+# "oras version" prints e.g. "Version:    1.3.6" and "Go version: go1.26.8".
+tool_version_ok() {
 	[[ -x "${bin}" ]] || return 1
-	local out
+	local out want="${TOOL_VERSION#v}"
 	out="$("${bin}" version 2>/dev/null)" || return 1
-	local want="${ORAS_VERSION#v}"
 	[[ "${out}" =~ (^|$'\n')Version:[[:space:]]+v?${want//./\\.}([+[:space:]]|$) ]]
 }
 
-if installed_version_ok; then
-	echo "${bin}"
-	exit 0
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-	echo "install-oras.sh: 'go' not found on PATH" >&2
-	exit 1
-fi
-
-mkdir -p "${bin_dir}"
-echo "install-oras.sh: building ${ORAS_MODULE}@${ORAS_VERSION} into ${bin_dir} (takes about a minute)" >&2
-
-# Install into a temporary directory first so that an interrupted build never
-# leaves a half-written binary at the final path, then rename (atomic).
-tmp_dir="$(mktemp -d "${bin_dir}/.install.XXXXXX")"
-trap 'rm -rf "${tmp_dir}"' EXIT
-
-# 'go install pkg@version' ignores the current module, but -mod=... in GOFLAGS
-# would make it fail; drop it and keep the rest (e.g. -buildvcs=false).
-goflags=""
-for f in ${GOFLAGS:-}; do
-	case "${f}" in
-	-mod=*) ;;
-	*) goflags="${goflags:+${goflags} }${f}" ;;
-	esac
-done
-
-(
-	cd "${tmp_dir}"
-	GOBIN="${tmp_dir}" GOFLAGS="${goflags}" GO111MODULE=on GOWORK=off CGO_ENABLED=0 \
-		go install "${ORAS_MODULE}@${ORAS_VERSION}" >&2
-)
-mv -f "${tmp_dir}/oras" "${bin}"
-
-if ! installed_version_ok; then
-	echo "install-oras.sh: ${bin} does not report version ${ORAS_VERSION}:" >&2
-	"${bin}" version >&2 || true
-	exit 1
-fi
-echo "${bin}"
+go_tool_install
