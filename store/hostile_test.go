@@ -214,3 +214,87 @@ func TestFallbackTagAliasedToImage(t *testing.T) {
 		t.Errorf("after a second put, history has %d entries, want 2", len(hist))
 	}
 }
+
+// TestHostileListings: a registry that paginates forever, redirects in a
+// loop, or lists descriptors of absurd sizes costs bounded time and memory
+// and ends in a clear error (or the absurd descriptor is ignored).
+func TestHostileListings(t *testing.T) {
+	ctx := context.Background()
+	t.Run("endless referrers pages", func(t *testing.T) {
+		l, image, _ := newLiar(t)
+		var pages atomic.Int64
+		l.set(func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.Contains(r.URL.Path, "/referrers/") {
+				n := pages.Add(1)
+				w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+				w.Header().Set("Link", fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, n))
+				fmt.Fprint(w, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
+				return true
+			}
+			return false
+		})
+		referrersSupport.Delete(strings.Split(image, "/")[0])
+		defer referrersSupport.Delete(strings.Split(image, "/")[0])
+		_, err := open(t, image).List(ctx)
+		if !errors.Is(err, errdef.ErrInvalidResponse) || pages.Load() > maxPages+1 || pages.Load() < maxPages {
+			t.Fatalf("err = %v after %d pages", err, pages.Load())
+		}
+	})
+	t.Run("endless tag pages", func(t *testing.T) {
+		l, image, _ := newLiar(t)
+		var pages atomic.Int64
+		l.set(func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/tags/list") {
+				n := pages.Add(1)
+				w.Header().Set("Link", fmt.Sprintf(`</v2/team/app/tags/list?last=a%d>; rel="next"`, n))
+				fmt.Fprint(w, `{"name":"team/app","tags":[]}`)
+				return true
+			}
+			return false
+		})
+		_, err := open(t, image).List(ctx)
+		if !errors.Is(err, errdef.ErrInvalidResponse) || pages.Load() > maxPages+1 || pages.Load() < maxPages {
+			t.Fatalf("err = %v after %d pages", err, pages.Load())
+		}
+	})
+	t.Run("redirect loop on the value", func(t *testing.T) {
+		l, image, _ := newLiar(t)
+		var hops atomic.Int64
+		l.set(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+				hops.Add(1)
+				http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
+				return true
+			}
+			return false
+		})
+		err := readK(open(t, image))
+		if err == nil || strings.Contains(err.Error(), "\n") || hops.Load() > 100 || hops.Load() < 2 {
+			t.Fatalf("err = %v after %d redirects", err, hops.Load())
+		}
+	})
+	t.Run("absurd descriptor sizes", func(t *testing.T) {
+		l, image, e := newLiar(t)
+		subject, _ := open(t, image).Subject(ctx)
+		l.set(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/"+fallbackTag(subject.Digest)) {
+				w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+				fmt.Fprintf(w, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":%q,"digest":"sha256:%s","size":4611686018427387904,"annotations":{"dev.manifesto.key":"huge"}},
+{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":%q,"digest":"sha256:%s","size":-5,"annotations":{"dev.manifesto.key":"negative"}}]}`,
+					ArtifactType, strings.Repeat("a", 64), ArtifactType, strings.Repeat("b", 64))
+				return true
+			}
+			return false
+		})
+		all, err := open(t, image).List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The real entry is still found through its trace; the absurd
+		// descriptors are dropped.
+		if got := keysOf(Latest(all)); got != "k" || all[0].Digest != e.Digest {
+			t.Errorf("keys = %q", got)
+		}
+	})
+}
