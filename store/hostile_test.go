@@ -298,3 +298,42 @@ func TestHostileListings(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTPSOnly: plain HTTP goes only to loopback registries, unless asked
+// for; the refusal happens before any connection.
+func TestHTTPSOnly(t *testing.T) {
+	dialed := false
+	inner := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		dialed = true
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+	})
+	cases := []struct {
+		url       string
+		allowHTTP bool
+		ok        bool
+	}{
+		{"http://10.1.2.3:5000/v2/", false, false},
+		{"http://192.168.1.10/v2/", false, false},
+		{"http://registry.internal/v2/", false, false},
+		{"http://10.1.2.3:5000/v2/", true, true},
+		{"http://127.0.0.1:5000/v2/", false, true},
+		{"http://localhost:5000/v2/", false, true},
+		{"http://[::1]:5000/v2/", false, true},
+		{"https://10.1.2.3/v2/", false, true},
+	}
+	for _, tc := range cases {
+		dialed = false
+		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		_, err := (&httpsOnly{inner: inner, allowHTTP: tc.allowHTTP}).RoundTrip(req)
+		if (err == nil) != tc.ok || dialed != tc.ok {
+			t.Errorf("%s (plain-http %v): err = %v, reached the network %v", tc.url, tc.allowHTTP, err, dialed)
+		}
+		if err != nil && !errors.Is(err, errdef.ErrUsage) {
+			t.Errorf("%s: error is not a usage error: %v", tc.url, err)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -72,6 +72,10 @@ func newRegistry(ctx context.Context, ref name.Reference, o *options, scope stri
 	if o.transport != nil {
 		rt = o.transport
 	}
+	// go-containerregistry falls back to plain HTTP on its own for
+	// private-range addresses (RFC 1918); manifesto talks HTTP only to
+	// loopback registries or when --plain-http says so.
+	rt = &httpsOnly{inner: rt, allowHTTP: o.plainHTTP}
 	rt = transport.NewUserAgent(rt, o.userAgent)
 	var t http.RoundTripper
 	for attempt := 0; ; attempt++ {
@@ -101,6 +105,32 @@ func (o *options) authenticator(repo name.Repository) (authn.Authenticator, erro
 		return nil, fmt.Errorf("read registry credentials for %s: %w", repo.RegistryStr(), err)
 	}
 	return a, nil
+}
+
+// httpsOnly refuses plain-HTTP requests to hosts other than loopback ones
+// unless plain HTTP was asked for, so that a registry is never reached
+// unencrypted by accident.
+type httpsOnly struct {
+	inner     http.RoundTripper
+	allowHTTP bool
+}
+
+func (h *httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !h.allowHTTP && !isLoopbackHost(req.URL.Hostname()) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errdef.WithClass(fmt.Errorf("refusing plain HTTP to %s (use --plain-http if the registry really has no TLS)", req.URL.Host), errdef.ErrUsage)
+	}
+	return h.inner.RoundTrip(req)
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (r *registryClient) url(kind, ref string) string {
