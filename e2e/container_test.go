@@ -46,6 +46,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/manifesto-dev/manifesto/internal/testbin"
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
 )
 
@@ -93,29 +94,13 @@ func containerSetup(t *testing.T) buildahEnv {
 	env := os.Environ()
 	if os.Getenv(envStorageConf) == "" {
 		// Where scripts/install-buildah.sh puts it.
-		if p := filepath.Join(manifestoCacheDir(), "buildah", "storage.conf"); fileExists(p) {
+		p := filepath.Join(filepath.Dir(testbin.CacheDir()), "buildah", "storage.conf")
+		if testbin.CacheDir() != "" && fileExists(p) {
 			env = append(env, envStorageConf+"="+p)
 			t.Logf("%s not set; using %s", envStorageConf, p)
 		}
 	}
 	return buildahEnv{image: image, bin: bin, env: env}
-}
-
-// manifestoCacheDir is where the scripts/install-*.sh scripts install:
-// ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}.
-func manifestoCacheDir() string {
-	if c := os.Getenv("MANIFESTO_CACHE"); c != "" {
-		return c
-	}
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home := os.Getenv("HOME")
-		if home == "" {
-			return ""
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "manifesto")
 }
 
 func fileExists(p string) bool {

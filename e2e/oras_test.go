@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/manifesto-dev/manifesto/internal/testbin"
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
 )
 
@@ -39,72 +40,14 @@ const (
 	orasConcurrentTimeout = 2 * time.Minute
 )
 
-// orasBin finds the oras binary: $MANIFESTO_ORAS_BIN, else where
-// scripts/install-oras.sh puts it, else "oras" on PATH. Without one the test
-// is skipped, or fails when CI=true.
+// orasBin finds the oras binary (testbin.Find): $MANIFESTO_ORAS_BIN, else
+// where scripts/install-oras.sh puts it, else "oras" on PATH, and logs which
+// version runs. Without one the test is skipped, or fails when CI=true.
 func orasBin(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv(envOrasBin); p != "" {
-		if err := orasExecutable(p); err != nil {
-			t.Fatalf("%s=%q: %v", envOrasBin, p, err)
-		}
-		logOrasVersion(t, p)
-		return p
-	}
-	if p := orasCachedPath(); p != "" && orasExecutable(p) == nil {
-		logOrasVersion(t, p)
-		return p
-	}
-	if p, err := exec.LookPath("oras"); err == nil {
-		logOrasVersion(t, p)
-		return p
-	}
-	const how = "run scripts/install-oras.sh (installs oras v" + orasVersion +
-		" into ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin/oras), or set " + envOrasBin
-	if orasIsCI() {
-		t.Fatalf("oras not installed (CI=true, so this is an error): %s", how)
-	}
-	t.Skipf("oras not installed: %s", how)
-	return ""
-}
-
-// orasCachedPath mirrors the install location of scripts/install-oras.sh.
-func orasCachedPath() string {
-	cache := os.Getenv("MANIFESTO_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home := os.Getenv("HOME")
-			if home == "" {
-				return ""
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "manifesto")
-	}
-	return filepath.Join(cache, "bin", "oras")
-}
-
-func orasExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("is a directory")
-	}
-	if fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("not executable")
-	}
-	return nil
-}
-
-func orasIsCI() bool {
-	switch strings.ToLower(os.Getenv("CI")) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
+	p := testbin.Find(t, envOrasBin, "oras", "scripts/install-oras.sh")
+	logOrasVersion(t, p)
+	return p
 }
 
 var orasVersionOnce sync.Once

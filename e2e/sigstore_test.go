@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
+	"github.com/manifesto-dev/manifesto/internal/testbin"
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
 	"github.com/manifesto-dev/manifesto/trust/sigstore/sigstoretest"
 )
@@ -238,29 +239,12 @@ func TestSigstoreKeylessWalkthrough(t *testing.T) {
 	}
 }
 
-// cosignBin finds the cosign binary: $MANIFESTO_COSIGN_BIN, else where
-// scripts/install-cosign.sh puts it, else "cosign" on PATH. Without one the
-// test is skipped, or fails when CI=true.
+// cosignBin finds the cosign binary (testbin.Find): $MANIFESTO_COSIGN_BIN,
+// else where scripts/install-cosign.sh puts it, else "cosign" on PATH.
+// Without one the test is skipped, or fails when CI=true.
 func cosignBin(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("MANIFESTO_COSIGN_BIN"); p != "" {
-		if err := orasExecutable(p); err != nil {
-			t.Fatalf("MANIFESTO_COSIGN_BIN=%q: %v", p, err)
-		}
-		return p
-	}
-	if p := filepath.Join(filepath.Dir(orasCachedPath()), "cosign"); orasCachedPath() != "" && orasExecutable(p) == nil {
-		return p
-	}
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	const how = "run scripts/install-cosign.sh (installs cosign v3.1.3 into ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin/cosign), or set MANIFESTO_COSIGN_BIN"
-	if orasIsCI() {
-		t.Fatalf("cosign not installed (CI=true, so this is an error): %s", how)
-	}
-	t.Skipf("cosign not installed: %s", how)
-	return ""
+	return testbin.Find(t, "MANIFESTO_COSIGN_BIN", "cosign", "scripts/install-cosign.sh")
 }
 
 // TestCosignInterop: cosign v3 verifies our keyed signatures, and our

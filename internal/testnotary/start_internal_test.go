@@ -6,11 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/manifesto-dev/manifesto/internal/testbin"
 )
 
 // Start brings up a real notary-server that answers its health check and
@@ -105,7 +106,7 @@ func TestStartRetriesWhenPortTaken(t *testing.T) {
 		t.Fatalf("Start returned the impostor's address %s", s.Addr)
 	}
 	if !strings.Contains(s.Logs(), "Starting on "+s.Addr) {
-		t.Errorf("server log lacks %q:\n%s", "Starting on "+s.Addr, tail(s.Logs()))
+		t.Errorf("server log lacks %q:\n%s", "Starting on "+s.Addr, testbin.Tail(s.Logs(), logTail))
 	}
 }
 
@@ -128,23 +129,6 @@ func TestConfigIsValidJSON(t *testing.T) {
 	if cfg.Server.HTTPAddr != "127.0.0.1:1234" || cfg.TrustService.Type != "local" ||
 		cfg.TrustService.KeyAlgorithm != "ed25519" || cfg.Storage.Backend != "memory" {
 		t.Errorf("config %+v", cfg)
-	}
-}
-
-func TestCachedBinaryPath(t *testing.T) {
-	t.Setenv("HOME", "/home/u")
-	t.Setenv("XDG_CACHE_HOME", "")
-	t.Setenv("MANIFESTO_CACHE", "")
-	if got, want := cachedBinaryPath(), filepath.FromSlash("/home/u/.cache/manifesto/bin/notary-server"); got != want {
-		t.Errorf("HOME only: %q, want %q", got, want)
-	}
-	t.Setenv("XDG_CACHE_HOME", "/xdg")
-	if got, want := cachedBinaryPath(), filepath.FromSlash("/xdg/manifesto/bin/notary-server"); got != want {
-		t.Errorf("XDG_CACHE_HOME: %q, want %q", got, want)
-	}
-	t.Setenv("MANIFESTO_CACHE", "/m")
-	if got, want := cachedBinaryPath(), filepath.FromSlash("/m/bin/notary-server"); got != want {
-		t.Errorf("MANIFESTO_CACHE: %q, want %q", got, want)
 	}
 }
 

@@ -6,7 +6,8 @@
 // held in the process). The process is killed when the test ends, or
 // earlier by Server.Stop.
 //
-// The binary is found, in order, at $MANIFESTO_NOTARY_SERVER_BIN, at
+// The binary is found (testbin.Find), in order, at
+// $MANIFESTO_NOTARY_SERVER_BIN, at
 // ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin/notary-server
 // (where scripts/install-notary.sh puts it) and as "notary-server" on PATH.
 // When none is found the test is skipped, or fails when CI=true.
@@ -17,10 +18,7 @@
 package testnotary
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -32,6 +30,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/manifesto-dev/manifesto/internal/testbin"
 )
 
 // Version is the Notary release scripts/install-notary.sh installs (the
@@ -75,7 +75,7 @@ type Server struct {
 	// ConfigPath is the JSON configuration the process runs with.
 	ConfigPath string
 
-	logs *boundedBuffer
+	logs *testbin.Buffer
 	stop func()
 }
 
@@ -92,7 +92,7 @@ func (s *Server) Stop() { s.stop() }
 // in which case it fails the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := findBinary(t)
+	bin := testbin.Find(t, envBin, "notary-server", "scripts/install-notary.sh")
 	dir := t.TempDir()
 
 	var lastErr error
@@ -108,68 +108,6 @@ func Start(t testing.TB) *Server {
 	}
 	t.Fatalf("testnotary: %s did not start: %v", bin, lastErr)
 	return nil
-}
-
-// findBinary locates the notary-server binary, or skips/fails the test.
-func findBinary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv(envBin); p != "" {
-		if err := checkExecutable(p); err != nil {
-			t.Fatalf("testnotary: %s=%q: %v", envBin, p, err)
-		}
-		return p
-	}
-	if p := cachedBinaryPath(); p != "" && checkExecutable(p) == nil {
-		return p
-	}
-	if p, err := exec.LookPath("notary-server"); err == nil {
-		return p
-	}
-	if isCI() {
-		t.Fatalf("testnotary: notary-server not installed (CI=true, so this is an error): "+
-			"run scripts/install-notary.sh, or set %s to a notary-server %s binary", envBin, Version)
-	}
-	t.Skipf("notary-server not installed: run scripts/install-notary.sh")
-	return ""
-}
-
-// cachedBinaryPath mirrors the install location of scripts/install-notary.sh.
-func cachedBinaryPath() string {
-	cache := os.Getenv("MANIFESTO_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home := os.Getenv("HOME")
-			if home == "" {
-				return ""
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "manifesto")
-	}
-	return filepath.Join(cache, "bin", "notary-server")
-}
-
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("is a directory")
-	}
-	if fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("not executable")
-	}
-	return nil
-}
-
-func isCI() bool {
-	switch strings.ToLower(os.Getenv("CI")) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
 }
 
 // Config renders the server configuration: plain HTTP on addr, memory
@@ -203,14 +141,14 @@ func startOnce(t testing.TB, bin, dir string, attempt int) (s *Server, retry boo
 		return nil, false, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
-	ident := randomHex(16)
+	ident := testbin.RandomHex(16)
 
 	cfgPath := filepath.Join(dir, fmt.Sprintf("server-%d.json", attempt))
 	if err := os.WriteFile(cfgPath, Config(addr), 0o600); err != nil {
 		return nil, false, err
 	}
 
-	logs := &boundedBuffer{max: logCap}
+	logs := testbin.NewBuffer(logCap)
 	cmd := exec.Command(bin, "-config", cfgPath)
 	cmd.Dir = dir
 	cmd.Env = processEnv()
@@ -251,7 +189,7 @@ func startOnce(t testing.TB, bin, dir string, attempt int) (s *Server, retry boo
 		select {
 		case <-done:
 			out := logs.String()
-			err := fmt.Errorf("process exited (%v) before answering GET %s on %s; output tail:\n%s", waitErr, healthPath, addr, tail(out))
+			err := fmt.Errorf("process exited (%v) before answering GET %s on %s; output tail:\n%s", waitErr, healthPath, addr, testbin.Tail(out, logTail))
 			return nil, strings.Contains(out, "address already in use"), err
 		default:
 		}
@@ -260,7 +198,7 @@ func startOnce(t testing.TB, bin, dir string, attempt int) (s *Server, retry boo
 			t.Cleanup(func() {
 				stop()
 				if t.Failed() {
-					t.Logf("testnotary %s output tail:\n%s", addr, tail(logs.String()))
+					t.Logf("testnotary %s output tail:\n%s", addr, testbin.Tail(logs.String(), logTail))
 				}
 			})
 			return s, false, nil
@@ -269,7 +207,7 @@ func startOnce(t testing.TB, bin, dir string, attempt int) (s *Server, retry boo
 	}
 	stop()
 	return nil, false, fmt.Errorf("GET %s%s did not answer 200 within %s; output tail:\n%s",
-		base, healthPath, time.Since(began).Round(time.Millisecond), tail(logs.String()))
+		base, healthPath, time.Since(began).Round(time.Millisecond), testbin.Tail(logs.String(), logTail))
 }
 
 // get reports whether GET url answers 200.
@@ -285,7 +223,7 @@ func get(client *http.Client, url string) bool {
 
 // logged waits briefly for ident to appear in the process's access log
 // (written right after the response), and reports whether it did.
-func logged(logs *boundedBuffer, ident string, done <-chan struct{}) bool {
+func logged(logs *testbin.Buffer, ident string, done <-chan struct{}) bool {
 	for i := 0; i < 50; i++ {
 		if strings.Contains(logs.String(), ident) {
 			return true
@@ -313,60 +251,6 @@ func processEnv() []string {
 	return env
 }
 
-// pickPort is freePort; tests replace it.
-var pickPort = freePort
-
-// freePort asks the kernel for a free loopback port. Another process may
-// take it before the server binds it; Start retries in that case.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	ta, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, errors.New("pick a free port: not a TCP address")
-	}
-	return ta.Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
-}
-
-func tail(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if s == "" {
-		return "(no output)"
-	}
-	if len(s) > logTail {
-		s = "..." + s[len(s)-logTail:]
-	}
-	return s
-}
-
-// boundedBuffer is a goroutine-safe writer keeping the last max bytes.
-type boundedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *boundedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
+// pickPort is testbin.FreePort; tests replace it. Another process may take
+// the port before the server binds it; Start retries in that case.
+var pickPort = testbin.FreePort

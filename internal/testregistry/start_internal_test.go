@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -55,22 +54,5 @@ func TestStartRetriesWhenPortTaken(t *testing.T) {
 	resp.Body.Close()
 	if resp.Header.Get(identHeader) == "" {
 		t.Errorf("registry at %s lacks %s", r.Addr, identHeader)
-	}
-}
-
-func TestCachedBinaryPath(t *testing.T) {
-	t.Setenv("HOME", "/home/u")
-	t.Setenv("XDG_CACHE_HOME", "")
-	t.Setenv("MANIFESTO_CACHE", "")
-	if got, want := cachedBinaryPath(), filepath.FromSlash("/home/u/.cache/manifesto/bin/registry"); got != want {
-		t.Errorf("HOME only: %q, want %q", got, want)
-	}
-	t.Setenv("XDG_CACHE_HOME", "/xdg")
-	if got, want := cachedBinaryPath(), filepath.FromSlash("/xdg/manifesto/bin/registry"); got != want {
-		t.Errorf("XDG_CACHE_HOME: %q, want %q", got, want)
-	}
-	t.Setenv("MANIFESTO_CACHE", "/m")
-	if got, want := cachedBinaryPath(), filepath.FromSlash("/m/bin/registry"); got != want {
-		t.Errorf("MANIFESTO_CACHE: %q, want %q", got, want)
 	}
 }

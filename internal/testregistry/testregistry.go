@@ -5,16 +5,13 @@
 // throw-away configuration and filesystem storage under t.TempDir(); the
 // process is killed when the test ends.
 //
-// The binary is found, in order, at $MANIFESTO_REGISTRY_BIN, at
-// ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin/registry
+// The binary is found (testbin.Find), in order, at $MANIFESTO_REGISTRY_BIN,
+// at ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin/registry
 // (where scripts/install-registry.sh puts it) and as "registry" on PATH. When
 // none is found the test is skipped, or fails when CI=true.
 package testregistry
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,9 +19,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/manifesto-dev/manifesto/internal/testbin"
 )
 
 // Version is the Distribution release scripts/install-registry.sh installs and
@@ -67,7 +65,7 @@ type Registry struct {
 	// Bin is the registry binary that runs.
 	Bin string
 
-	logs *boundedBuffer
+	logs *testbin.Buffer
 }
 
 // Ref returns Addr + "/" + s, for s such as "repo:tag" or "repo@sha256:...".
@@ -82,7 +80,7 @@ func (r *Registry) Logs() string { return r.logs.String() }
 // which case it fails the test.
 func Start(t testing.TB) *Registry {
 	t.Helper()
-	bin := findBinary(t)
+	bin := testbin.Find(t, envBin, "registry", "scripts/install-registry.sh")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "storage")
 
@@ -101,68 +99,6 @@ func Start(t testing.TB) *Registry {
 	return nil
 }
 
-// findBinary locates the registry binary, or skips/fails the test.
-func findBinary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv(envBin); p != "" {
-		if err := checkExecutable(p); err != nil {
-			t.Fatalf("testregistry: %s=%q: %v", envBin, p, err)
-		}
-		return p
-	}
-	if p := cachedBinaryPath(); p != "" && checkExecutable(p) == nil {
-		return p
-	}
-	if p, err := exec.LookPath("registry"); err == nil {
-		return p
-	}
-	if isCI() {
-		t.Fatalf("testregistry: real registry not installed (CI=true, so this is an error): "+
-			"run scripts/install-registry.sh, or set %s to a Distribution %s registry binary", envBin, Version)
-	}
-	t.Skipf("real registry not installed: run scripts/install-registry.sh")
-	return ""
-}
-
-// cachedBinaryPath mirrors the install location of scripts/install-registry.sh.
-func cachedBinaryPath() string {
-	cache := os.Getenv("MANIFESTO_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home := os.Getenv("HOME")
-			if home == "" {
-				return ""
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "manifesto")
-	}
-	return filepath.Join(cache, "bin", "registry")
-}
-
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("is a directory")
-	}
-	if fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("not executable")
-	}
-	return nil
-}
-
-func isCI() bool {
-	switch strings.ToLower(os.Getenv("CI")) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
-}
-
 // startOnce makes one attempt. retry reports whether a new attempt on a
 // different port may succeed (the port was taken).
 func startOnce(t testing.TB, bin, dir, root string, attempt int) (r *Registry, retry bool, err error) {
@@ -172,14 +108,14 @@ func startOnce(t testing.TB, bin, dir, root string, attempt int) (r *Registry, r
 		return nil, false, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
-	ident := randomHex(16)
+	ident := testbin.RandomHex(16)
 
 	cfgPath := filepath.Join(dir, fmt.Sprintf("config-%d.yml", attempt))
-	if err := os.WriteFile(cfgPath, []byte(config(addr, root, ident, randomHex(32))), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(config(addr, root, ident, testbin.RandomHex(32))), 0o600); err != nil {
 		return nil, false, err
 	}
 
-	logs := &boundedBuffer{max: logCap}
+	logs := testbin.NewBuffer(logCap)
 	cmd := exec.Command(bin, "serve", cfgPath)
 	cmd.Dir = dir
 	cmd.Env = processEnv()
@@ -216,7 +152,7 @@ func startOnce(t testing.TB, bin, dir, root string, attempt int) (r *Registry, r
 		select {
 		case <-done:
 			out := logs.String()
-			err := fmt.Errorf("process exited (%v) before answering GET /v2/ on %s; output tail:\n%s", waitErr, addr, tail(out))
+			err := fmt.Errorf("process exited (%v) before answering GET /v2/ on %s; output tail:\n%s", waitErr, addr, testbin.Tail(out, logTail))
 			return nil, strings.Contains(out, "address already in use"), err
 		default:
 		}
@@ -225,7 +161,7 @@ func startOnce(t testing.TB, bin, dir, root string, attempt int) (r *Registry, r
 			t.Cleanup(func() {
 				stop()
 				if t.Failed() {
-					t.Logf("testregistry %s output tail:\n%s", addr, tail(logs.String()))
+					t.Logf("testregistry %s output tail:\n%s", addr, testbin.Tail(logs.String(), logTail))
 				}
 			})
 			return r, false, nil
@@ -234,7 +170,7 @@ func startOnce(t testing.TB, bin, dir, root string, attempt int) (r *Registry, r
 	}
 	stop()
 	return nil, false, fmt.Errorf("GET %s/v2/ did not answer 200 within %s; output tail:\n%s",
-		"http://"+addr, time.Since(began).Round(time.Millisecond), tail(logs.String()))
+		"http://"+addr, time.Since(began).Round(time.Millisecond), testbin.Tail(logs.String(), logTail))
 }
 
 func ready(client *http.Client, url, ident string) bool {
@@ -289,60 +225,6 @@ func processEnv() []string {
 	)
 }
 
-// pickPort is freePort; tests replace it.
-var pickPort = freePort
-
-// freePort asks the kernel for a free loopback port. Another process may take
-// it before the registry binds it; Start retries in that case.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	ta, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, errors.New("pick a free port: not a TCP address")
-	}
-	return ta.Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
-}
-
-func tail(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if s == "" {
-		return "(no output)"
-	}
-	if len(s) > logTail {
-		s = "..." + s[len(s)-logTail:]
-	}
-	return s
-}
-
-// boundedBuffer is a goroutine-safe writer keeping the last max bytes.
-type boundedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *boundedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
+// pickPort is testbin.FreePort; tests replace it. Another process may take
+// the port before the registry binds it; Start retries in that case.
+var pickPort = testbin.FreePort
