@@ -165,47 +165,37 @@ extra request and the code that sends it. In short:
   the entries' trace tags (store/remote.go:238, `fallbackView` → `tagsAfter`). That listing is how
   manifesto keeps finding entries that concurrent writers dropped from the shared index — the
   reason goal 4 is met while oras and regctl lose most entries.
-- **CNCF Distribution, put: +6, −1.** The ping; the `PUT` of the entry's own trace tag
-  (store/remote.go:133, `putTrace`); two `GET tags/list` (one per read of the fallback state:
-  merge, then confirmation); the confirmation `GET` of the index after writing it (`mergeFallback`'s
-  second attempt, store/remote.go:311–315); and **one avoidable request**: a `GET` of the manifest
-  behind the new entry's own trace tag (store/remote.go:255, `fallbackView` → `tracedDescriptor`),
-  fetched because the index does not list the entry yet, although `mergeFallback` already holds its
-  descriptor (`add`). oras sends one request manifesto does not: a `HEAD` of the entry manifest
-  before pushing it.
-- **Referrers-capable registry, put: the same +6, −1.** go-containerregistry's `pkg/registry` has
-  the referrers API but does not answer a manifest PUT with `OCI-Subject`. manifesto's `attach`
-  (store/remote.go:124–144) then takes the no-referrers path — trace tag, fallback merge loop —
-  without asking `GET /v2/<repo>/referrers/<digest>`, which would have shown the API is there (the
-  spec's other detection signal, which `hasReferrersAPI` already implements for reads). oras and
-  regctl write the fallback index there too, but once, without trace or confirmation.
+- **CNCF Distribution, put: +5, −1.** The ping; the `PUT` of the entry's own trace tag
+  (`putTrace` in store/remote.go); two `GET tags/list` (one per read of the fallback state: merge,
+  then confirmation); and the confirmation `GET` of the index after writing it (`mergeFallback`).
+  oras sends one request manifesto does not: a `HEAD` of the entry manifest before pushing it. (An
+  earlier version also re-fetched the new entry's own trace manifest; fixed.)
+- **Referrers-capable registry without `OCI-Subject` (go-containerregistry's `pkg/registry`), put:
+  the same.** The OCI distribution spec says a client that gets no `OCI-Subject` header back from a
+  manifest PUT with a subject MUST maintain the fallback tag; manifesto follows the spec rather than
+  probing the referrers endpoint and trusting it instead. Registries that implement the referrers
+  API as specified send the header, and then a put is the blob uploads plus one manifest PUT.
 
-What it would take: dropping the ping (−1 on every operation), the own-trace GET (−1 per put
-without referrers API), and, on a registry that has the referrers API but sends no `OCI-Subject`,
-one referrers probe instead of the seven bookkeeping requests (trace PUT, index GET, tags/list,
-trace GET, index PUT, confirmation GET, tags/list) would make a put there 7 requests against the
-peers' 9, and tie get and list with them. Strictly *fewer* than the peers for get and list is not
-reachable on either registry: the peers already send only the essential sequence (resolve the tag,
-list the referrers or read the index, fetch the entry manifest, fetch the value). And on a registry
-without the referrers API, the trace tag PUT, the trace listing on reads and the confirmation read
-after a write are what goal 4 is made of: there a put cannot go below 12 requests (peers 9) nor a
-get below 6 (peers 5) without giving up goal 4. Goals 1 and 4 conflict on such registries; the
-benchmark reports both.
+Where that leaves goal 1: dropping the ping would save one request on every operation (a lazy
+401-driven auth setup; go-containerregistry offers no exported way to build its bearer transport
+from a challenge, so this means re-implementing token exchange). Strictly *fewer* requests than the
+peers for get and list is not reachable on either registry: the peers already send only the
+essential sequence (resolve the tag, list the referrers or read the index, fetch the entry
+manifest, fetch the value). On a registry without the referrers API the trace tag PUT, the trace
+listing on reads and the confirmation read after a write are what goal 4 is made of: there a put
+cannot go below 12 requests (peers 9) nor a get below 6 (peers 5) without giving up goal 4. Goals
+1 and 4 conflict on such registries; the benchmark reports both, and manifesto chooses goal 4
+(no entry lost).
 
 **Wall time.** The "Where the time goes" tables split each operation into time with a request open
-at the registry and time outside it (start-up, own work, waiting). For manifesto's put, the largest
-single item is the *longest idle gap*: `mergeFallback` sleeps 10–50 ms (jittered,
-store/remote.go:311) before the confirmation read, even when no other writer exists; it accounts
-for most of the difference to oras on both registries. The rest: the extra round trips above (the
-trace tag PUT is a manifest write at the registry, several ms on Distribution), a slightly slower
-start-up (see "Start-up floor"), and for the first key on an image, sequential blob uploads —
-manifesto HEADs and uploads the value, then the empty config (store/store.go:186–189, `ensureBlob`
-twice), where oras runs both at once. get is faster than both peers (oras needs two processes);
-list is within a few ms of oras (the ping, and on Distribution the trace listing). The sleep is not
-what makes the index converge: a writer whose stale write dropped someone's entry finds that entry's
-trace on its own confirmation read, which follows its write. It spaces out retries under contention
-(and gives an eventually consistent registry time), so the first confirmation, in the common
-uncontended case, could go without it or with a much shorter one, and later attempts keep it.
+at the registry and time outside it (start-up, own work, waiting). The first confirmation read of
+the fallback index used to wait 10–50 ms (jittered) even without other writers; it now goes at
+once, and pauses start with the second retry, under contention only — that took put+get+list on
+Distribution from 1.68× oras to about 1.1×, and on the referrers-capable registry below 1.0×. What
+remains on Distribution is the extra round trips above (the trace tag PUT is a manifest write at
+the registry, several ms), a slightly slower start-up (see "Start-up floor"), and for the first key
+on an image, sequential blob uploads (value, then the empty config) where oras runs both at once.
+get is faster than both peers (oras needs two processes).
 
 EOF
 	else
