@@ -245,8 +245,9 @@ example after concurrent writers overwrote each other's index updates.`,
 	demo := &cobra.Command{
 		Use:   cmdDemo,
 		Short: "Show manifesto at work on a throwaway example",
-		Long: `demo walks through put, list, get and history on a throwaway example,
-with nothing to set up and nothing sent to a real registry.`,
+		Long: `demo starts an embedded registry on 127.0.0.1 (nothing leaves the
+machine), pushes a sample image and walks through put, list, get, history and
+delete, printing each command as you would type it and what it returned.`,
 		Example: `  manifesto demo`,
 		Args:    exactArgs(),
 		RunE:    run,
