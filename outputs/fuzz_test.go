@@ -7,9 +7,7 @@ package outputs
 // tests; scripts/fuzz.sh runs each target for a while.
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -209,26 +207,7 @@ func FuzzJSONLines(f *testing.F) {
 			(len(outs) > 0 && !strings.HasSuffix(buf.String(), "\n")) {
 			t.Fatalf("not one line per output: %q", buf.String())
 		}
-		var got []Output
-		sc := bufio.NewScanner(&buf)
-		sc.Buffer(nil, 1<<24)
-		for sc.Scan() {
-			var obj map[string]json.RawMessage
-			if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
-				t.Fatalf("line %q: %v", sc.Text(), err)
-			}
-			if keys := slices.Sorted(maps.Keys(obj)); !slices.Equal(keys, []string{"name", "value"}) {
-				t.Fatalf("line %q has fields %q", sc.Text(), keys)
-			}
-			var o Output
-			if json.Unmarshal(obj["name"], &o.Name) != nil || json.Unmarshal(obj["value"], &o.Value) != nil {
-				t.Fatalf("line %q: name and value are not strings", sc.Text())
-			}
-			got = append(got, o)
-		}
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+		got := parseJSONLines(t, &buf)
 		want := make([]Output, len(outs))
 		for i, o := range outs {
 			want[i] = Output{o.Name, string([]rune(o.Value))} // each invalid byte becomes U+FFFD

@@ -199,23 +199,7 @@ func TestJSONLines(t *testing.T) {
 			if tt.outs == nil && buf.Len() != 0 {
 				t.Fatalf("wrote %q for no outputs", buf.String())
 			}
-			var got []Output
-			sc := bufio.NewScanner(&buf)
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				var obj map[string]json.RawMessage
-				if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
-					t.Fatalf("line %q: %v", sc.Text(), err)
-				}
-				if keys := slices.Sorted(maps.Keys(obj)); !slices.Equal(keys, []string{"name", "value"}) {
-					t.Fatalf("line %q has fields %q", sc.Text(), keys)
-				}
-				var o Output
-				if json.Unmarshal(obj["name"], &o.Name) != nil || json.Unmarshal(obj["value"], &o.Value) != nil {
-					t.Fatalf("line %q: name and value are not strings", sc.Text())
-				}
-				got = append(got, o)
-			}
+			got := parseJSONLines(t, &buf)
 			if !slices.Equal(got, tt.outs) {
 				t.Errorf("read back %q, want %q", got, tt.outs)
 			}
@@ -244,4 +228,31 @@ func TestJSONLinesErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseJSONLines reads GitLab CI/CD Functions outputs back: one JSON object
+// per line with exactly the string fields name and value.
+func parseJSONLines(t *testing.T, r io.Reader) []Output {
+	t.Helper()
+	var got []Output
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if keys := slices.Sorted(maps.Keys(obj)); !slices.Equal(keys, []string{"name", "value"}) {
+			t.Fatalf("line %q has fields %q", sc.Text(), keys)
+		}
+		var o Output
+		if json.Unmarshal(obj["name"], &o.Name) != nil || json.Unmarshal(obj["value"], &o.Value) != nil {
+			t.Fatalf("line %q: name and value are not strings", sc.Text())
+		}
+		got = append(got, o)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
