@@ -15,9 +15,10 @@ import (
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
-// Run performs one request.
-func Run(ctx context.Context, req Request, env Env) (Result, error) {
-	res := Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
+// Run performs one request. The result carries the store's warnings
+// (hence the named results: the deferred append must reach the caller).
+func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
+	res = Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
 	access := store.Read
 	switch req.Operation {
 	case OpTrustInit:
@@ -36,8 +37,8 @@ func Run(ctx context.Context, req Request, env Env) (Result, error) {
 	}
 	defer func() { res.Warnings = append(res.Warnings, t.Warnings...) }()
 
-	// Trust is set up before any network use of the registry, so that a
-	// bad trust configuration costs nothing.
+	// Trust is set up before the image is resolved, so that a bad trust
+	// configuration fails before any registry work beyond the connection.
 	var tb trustBackend
 	var repo string
 	if req.Trust.Backend != TrustNone {

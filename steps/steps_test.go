@@ -6,6 +6,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/store"
@@ -135,5 +142,40 @@ func TestVerifiedUsesSignedData(t *testing.T) {
 	res, err = Run(ctx, Request{Operation: OpGet, Image: image, Key: "approval", Trust: tr}, env)
 	if err != nil || out.String() != "old" || res.Signer != "fake" {
 		t.Errorf("verified get = %q, %+v, %v", out.String(), res, err)
+	}
+}
+
+// TestWarningsReachTheResult: what the store warns about (here: a registry
+// that answers the fallback tag with the image itself, as GitLab does) is in
+// the Result the caller prints.
+func TestWarningsReachTheResult(t *testing.T) {
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var subject string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subject != "" && strings.HasSuffix(r.URL.Path, "/manifests/"+strings.Replace(subject, ":", "-", 1)) {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = strings.TrimSuffix(r.URL.Path, strings.Replace(subject, ":", "-", 1)) + subject
+			inner.ServeHTTP(w, r2)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:1"
+	img, _ := random.Image(64, 1)
+	ref, _ := name.ParseReference(image)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	subject = d.String()
+	p := filepath.Join(t.TempDir(), "v.txt")
+	os.WriteFile(p, []byte("v"), 0o644)
+	res, err := Run(context.Background(), Request{Operation: OpPut, Image: image, Key: "k", File: p}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "not a referrers index") {
+		t.Errorf("warnings = %q", res.Warnings)
 	}
 }
