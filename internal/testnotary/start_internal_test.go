@@ -2,12 +2,9 @@ package testnotary
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,47 +63,13 @@ func TestStartAndStop(t *testing.T) {
 	}
 }
 
-// A port taken by another process, even one answering the health check and
-// /v2/ with 200, makes Start retry on another port instead of failing or
-// talking to the impostor.
+// A port taken by another process makes Start retry on another port:
+// notary-server exits saying "address already in use", and an impostor
+// answering the health check and /v2/ with 200 is not taken for it.
 func TestStartRetriesWhenPortTaken(t *testing.T) {
-	impostor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte("{}"))
-	}))
-	defer impostor.Close()
-	_, portStr, err := net.SplitHostPort(impostor.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	taken, err := net.LookupPort("tcp", portStr)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var mu sync.Mutex
-	calls := 0
-	orig := pickPort
-	pickPort = func() (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		calls++
-		if calls <= 2 {
-			return taken, nil
-		}
-		return orig()
-	}
-	t.Cleanup(func() { pickPort = orig })
-
-	s := Start(t)
-	if calls != 3 {
-		t.Errorf("pickPort called %d times, want 3", calls)
-	}
-	if s.Addr == impostor.Listener.Addr().String() {
-		t.Fatalf("Start returned the impostor's address %s", s.Addr)
-	}
-	if !strings.Contains(s.Logs(), "Starting on "+s.Addr) {
-		t.Errorf("server log lacks %q:\n%s", "Starting on "+s.Addr, testbin.Tail(s.Logs(), logTail))
+	p := testbin.StartOnTakenPort(t, processSpec(t))
+	if !strings.Contains(p.Logs(), "Starting on "+p.Addr) {
+		t.Errorf("server log lacks %q:\n%s", "Starting on "+p.Addr, testbin.Tail(p.Logs(), testbin.OutputTail))
 	}
 }
 

@@ -19,15 +19,7 @@ package testnotary
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,20 +33,6 @@ const Version = "v0.7.0"
 const (
 	// envBin names an explicit notary-server binary.
 	envBin = "MANIFESTO_NOTARY_SERVER_BIN"
-	// startTimeout bounds one attempt to bring the server up.
-	startTimeout = 10 * time.Second
-	// pollInterval is the pause between readiness probes.
-	pollInterval = 20 * time.Millisecond
-	// maxPolls bounds the number of readiness probes per attempt.
-	maxPolls = int(startTimeout/pollInterval) + 1
-	// maxAttempts bounds the retries when the chosen port was taken.
-	maxAttempts = 5
-	// stopTimeout bounds the wait for the killed process to be reaped.
-	stopTimeout = 10 * time.Second
-	// logTail is how much of the server's output failure messages show.
-	logTail = 4 << 10
-	// logCap caps the output kept in memory.
-	logCap = 1 << 20
 	// healthPath is notary-server's health check.
 	healthPath = "/_notary_server/health"
 	// probeParam carries a per-process random value in a readiness probe;
@@ -75,39 +53,42 @@ type Server struct {
 	// ConfigPath is the JSON configuration the process runs with.
 	ConfigPath string
 
-	logs *testbin.Buffer
-	stop func()
+	proc *testbin.Process
 }
 
 // Logs returns the server's combined stdout and stderr so far (at most the
 // last megabyte).
-func (s *Server) Logs() string { return s.logs.String() }
+func (s *Server) Logs() string { return s.proc.Logs() }
 
 // Stop kills the server now (it is also killed at the end of the test).
 // Requests afterwards fail to connect.
-func (s *Server) Stop() { s.stop() }
+func (s *Server) Stop() { s.proc.Stop() }
 
 // Start starts a fresh notary-server and registers its shutdown with
 // t.Cleanup. It skips the test when no binary is installed, unless CI=true,
 // in which case it fails the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := testbin.Find(t, envBin, "notary-server", "scripts/install-notary.sh")
-	dir := t.TempDir()
+	spec := processSpec(t)
+	p := testbin.MustStartProcess(t, spec)
+	return &Server{Addr: p.Addr, URL: p.URL, Bin: spec.Bin, ConfigPath: p.ConfigPath, proc: p}
+}
 
-	var lastErr error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		s, retry, err := startOnce(t, bin, dir, attempt)
-		if err == nil {
-			return s
-		}
-		lastErr = err
-		if !retry {
-			break
-		}
+// processSpec finds the notary-server binary (testbin.Find) and describes
+// its process, configured by Config in a fresh t.TempDir().
+func processSpec(t testing.TB) testbin.ProcessSpec {
+	t.Helper()
+	return testbin.ProcessSpec{
+		Name:       "testnotary",
+		Bin:        testbin.Find(t, envBin, "notary-server", "scripts/install-notary.sh"),
+		Dir:        t.TempDir(),
+		ConfigFile: "server-%d.json",
+		Config:     func(addr, _ string) ([]byte, error) { return Config(addr), nil },
+		Args:       func(cfgPath string) []string { return []string{"-config", cfgPath} },
+		Env:        processEnv(),
+		ReadyPath:  healthPath,
+		Ready:      ready,
 	}
-	t.Fatalf("testnotary: %s did not start: %v", bin, lastErr)
-	return nil
 }
 
 // Config renders the server configuration: plain HTTP on addr, memory
@@ -132,104 +113,28 @@ func Config(addr string) []byte {
 	return b
 }
 
-// startOnce makes one attempt. retry reports whether a new attempt on a
-// different port may succeed (the port was taken).
-func startOnce(t testing.TB, bin, dir string, attempt int) (s *Server, retry bool, err error) {
-	t.Helper()
-	port, err := pickPort()
-	if err != nil {
-		return nil, false, err
-	}
-	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
-	ident := testbin.RandomHex(16)
-
-	cfgPath := filepath.Join(dir, fmt.Sprintf("server-%d.json", attempt))
-	if err := os.WriteFile(cfgPath, Config(addr), 0o600); err != nil {
-		return nil, false, err
-	}
-
-	logs := testbin.NewBuffer(logCap)
-	cmd := exec.Command(bin, "-config", cfgPath)
-	cmd.Dir = dir
-	cmd.Env = processEnv()
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		return nil, false, fmt.Errorf("start: %w", err)
-	}
-	done := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(done)
-	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			select {
-			case <-done:
-			case <-time.After(stopTimeout):
-				t.Logf("testnotary: pid %d not reaped within %s", cmd.Process.Pid, stopTimeout)
-			}
-		})
-	}
-
-	client := &http.Client{
-		Timeout: time.Second,
-		Transport: &http.Transport{
-			Proxy:             nil, // loopback only, never through a proxy
-			DisableKeepAlives: true,
-		},
-	}
-	base := "http://" + addr
-	began := time.Now()
-	deadline := began.Add(startTimeout)
-	for i := 0; i < maxPolls && time.Now().Before(deadline); i++ {
-		select {
-		case <-done:
-			out := logs.String()
-			err := fmt.Errorf("process exited (%v) before answering GET %s on %s; output tail:\n%s", waitErr, healthPath, addr, testbin.Tail(out, logTail))
-			return nil, strings.Contains(out, "address already in use"), err
-		default:
-		}
-		if get(client, base+healthPath) && get(client, base+"/v2/?"+probeParam+"="+ident) && logged(logs, ident, done) {
-			s := &Server{Addr: addr, URL: base, Bin: bin, ConfigPath: cfgPath, logs: logs, stop: stop}
-			t.Cleanup(func() {
-				stop()
-				if t.Failed() {
-					t.Logf("testnotary %s output tail:\n%s", addr, testbin.Tail(logs.String(), logTail))
-				}
-			})
-			return s, false, nil
-		}
-		time.Sleep(pollInterval)
-	}
-	stop()
-	return nil, false, fmt.Errorf("GET %s%s did not answer 200 within %s; output tail:\n%s",
-		base, healthPath, time.Since(began).Round(time.Millisecond), testbin.Tail(logs.String(), logTail))
-}
-
-// get reports whether GET url answers 200.
-func get(client *http.Client, url string) bool {
-	resp, err := client.Get(url)
-	if err != nil {
+// ready reports whether p answers its health check and /v2/, and logs the
+// probe of /v2/ carrying p.Ident (so that it is p answering, not another
+// process on the same port).
+func ready(p *testbin.Process) bool {
+	if _, ok := p.Probe(healthPath); !ok {
 		return false
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	if _, ok := p.Probe("/v2/?" + probeParam + "=" + p.Ident); !ok {
+		return false
+	}
+	return logged(p)
 }
 
-// logged waits briefly for ident to appear in the process's access log
+// logged waits briefly for p.Ident to appear in the process's access log
 // (written right after the response), and reports whether it did.
-func logged(logs *testbin.Buffer, ident string, done <-chan struct{}) bool {
+func logged(p *testbin.Process) bool {
 	for i := 0; i < 50; i++ {
-		if strings.Contains(logs.String(), ident) {
+		if strings.Contains(p.Logs(), p.Ident) {
 			return true
 		}
 		select {
-		case <-done:
+		case <-p.Done():
 			return false
 		case <-time.After(10 * time.Millisecond):
 		}
@@ -240,17 +145,4 @@ func logged(logs *testbin.Buffer, ident string, done <-chan struct{}) bool {
 // processEnv is the environment of the server process: the test's own,
 // without NOTARY_SERVER_* variables (notary-server reads them as
 // configuration overrides).
-func processEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "NOTARY_SERVER_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-// pickPort is testbin.FreePort; tests replace it. Another process may take
-// the port before the server binds it; Start retries in that case.
-var pickPort = testbin.FreePort
+func processEnv() []string { return testbin.EnvWithout("NOTARY_SERVER_") }

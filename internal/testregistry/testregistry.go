@@ -13,14 +13,8 @@ package testregistry
 
 import (
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/manifesto-dev/manifesto/internal/testbin"
 )
@@ -32,20 +26,6 @@ const Version = "v3.1.2"
 const (
 	// envBin names an explicit registry binary.
 	envBin = "MANIFESTO_REGISTRY_BIN"
-	// startTimeout bounds one attempt to bring the registry up.
-	startTimeout = 10 * time.Second
-	// pollInterval is the pause between readiness probes.
-	pollInterval = 20 * time.Millisecond
-	// maxPolls bounds the number of readiness probes per attempt.
-	maxPolls = int(startTimeout/pollInterval) + 1
-	// maxAttempts bounds the retries when the chosen port was taken.
-	maxAttempts = 5
-	// stopTimeout bounds the wait for the killed process to be reaped.
-	stopTimeout = 10 * time.Second
-	// logTail is how much of the registry's output failure messages show.
-	logTail = 4 << 10
-	// logCap caps the output kept in memory.
-	logCap = 1 << 20
 	// identHeader is a response header configured with a per-process
 	// random value, so a readiness probe cannot be answered by some other
 	// process that happens to listen on the same port.
@@ -65,7 +45,7 @@ type Registry struct {
 	// Bin is the registry binary that runs.
 	Bin string
 
-	logs *testbin.Buffer
+	proc *testbin.Process
 }
 
 // Ref returns Addr + "/" + s, for s such as "repo:tag" or "repo@sha256:...".
@@ -73,113 +53,48 @@ func (r *Registry) Ref(s string) string { return r.Addr + "/" + s }
 
 // Logs returns the registry's combined stdout and stderr so far (at most the
 // last megabyte).
-func (r *Registry) Logs() string { return r.logs.String() }
+func (r *Registry) Logs() string { return r.proc.Logs() }
 
 // Start starts a fresh registry and registers its shutdown with t.Cleanup.
 // It skips the test when no registry binary is installed, unless CI=true, in
 // which case it fails the test.
 func Start(t testing.TB) *Registry {
 	t.Helper()
+	spec := processSpec(t)
+	p := testbin.MustStartProcess(t, spec)
+	return &Registry{Addr: p.Addr, URL: p.URL, RootDir: rootDir(spec.Dir), Bin: spec.Bin, proc: p}
+}
+
+// processSpec finds the registry binary (testbin.Find) and describes a
+// "registry serve" process with its configuration and storage in a fresh
+// t.TempDir().
+func processSpec(t testing.TB) testbin.ProcessSpec {
+	t.Helper()
 	bin := testbin.Find(t, envBin, "registry", "scripts/install-registry.sh")
 	dir := t.TempDir()
-	root := filepath.Join(dir, "storage")
-
-	var lastErr error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		r, retry, err := startOnce(t, bin, dir, root, attempt)
-		if err == nil {
-			return r
-		}
-		lastErr = err
-		if !retry {
-			break
-		}
-	}
-	t.Fatalf("testregistry: %s did not start: %v", bin, lastErr)
-	return nil
-}
-
-// startOnce makes one attempt. retry reports whether a new attempt on a
-// different port may succeed (the port was taken).
-func startOnce(t testing.TB, bin, dir, root string, attempt int) (r *Registry, retry bool, err error) {
-	t.Helper()
-	port, err := pickPort()
-	if err != nil {
-		return nil, false, err
-	}
-	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
-	ident := testbin.RandomHex(16)
-
-	cfgPath := filepath.Join(dir, fmt.Sprintf("config-%d.yml", attempt))
-	if err := os.WriteFile(cfgPath, []byte(config(addr, root, ident, testbin.RandomHex(32))), 0o600); err != nil {
-		return nil, false, err
-	}
-
-	logs := testbin.NewBuffer(logCap)
-	cmd := exec.Command(bin, "serve", cfgPath)
-	cmd.Dir = dir
-	cmd.Env = processEnv()
-	cmd.Stdout = logs
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		return nil, false, fmt.Errorf("start: %w", err)
-	}
-	done := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(done)
-	}()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		select {
-		case <-done:
-		case <-time.After(stopTimeout):
-			t.Logf("testregistry: pid %d not reaped within %s", cmd.Process.Pid, stopTimeout)
-		}
-	}
-
-	client := &http.Client{
-		Timeout: time.Second,
-		Transport: &http.Transport{
-			Proxy:             nil, // loopback only, never through a proxy
-			DisableKeepAlives: true,
+	return testbin.ProcessSpec{
+		Name:       "testregistry",
+		Bin:        bin,
+		Dir:        dir,
+		ConfigFile: "config-%d.yml",
+		Config: func(addr, ident string) ([]byte, error) {
+			return []byte(config(addr, rootDir(dir), ident, testbin.RandomHex(32))), nil
 		},
+		Args:      func(cfgPath string) []string { return []string{"serve", cfgPath} },
+		Env:       processEnv(),
+		ReadyPath: "/v2/",
+		Ready:     ready,
 	}
-	began := time.Now()
-	deadline := began.Add(startTimeout)
-	for i := 0; i < maxPolls && time.Now().Before(deadline); i++ {
-		select {
-		case <-done:
-			out := logs.String()
-			err := fmt.Errorf("process exited (%v) before answering GET /v2/ on %s; output tail:\n%s", waitErr, addr, testbin.Tail(out, logTail))
-			return nil, strings.Contains(out, "address already in use"), err
-		default:
-		}
-		if ready(client, "http://"+addr+"/v2/", ident) {
-			r := &Registry{Addr: addr, URL: "http://" + addr, RootDir: root, Bin: bin, logs: logs}
-			t.Cleanup(func() {
-				stop()
-				if t.Failed() {
-					t.Logf("testregistry %s output tail:\n%s", addr, testbin.Tail(logs.String(), logTail))
-				}
-			})
-			return r, false, nil
-		}
-		time.Sleep(pollInterval)
-	}
-	stop()
-	return nil, false, fmt.Errorf("GET %s/v2/ did not answer 200 within %s; output tail:\n%s",
-		"http://"+addr, time.Since(began).Round(time.Millisecond), testbin.Tail(logs.String(), logTail))
 }
 
-func ready(client *http.Client, url, ident string) bool {
-	resp, err := client.Get(url)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && resp.Header.Get(identHeader) == ident
+// rootDir is the storage root of a registry whose spec's Dir is dir.
+func rootDir(dir string) string { return filepath.Join(dir, "storage") }
+
+// ready reports whether GET /v2/ answers 200 with p's identity in
+// identHeader.
+func ready(p *testbin.Process) bool {
+	h, ok := p.Probe("/v2/")
+	return ok && h.Get(identHeader) == p.Ident
 }
 
 // config renders the registry configuration.
@@ -211,20 +126,9 @@ http:
 // overrides) and with OpenTelemetry exporters off (by default v3 would try
 // to export traces to an OTLP endpoint on localhost).
 func processEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "REGISTRY_") || strings.HasPrefix(kv, "OTEL_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env,
+	return append(testbin.EnvWithout("REGISTRY_", "OTEL_"),
 		"OTEL_TRACES_EXPORTER=none",
 		"OTEL_METRICS_EXPORTER=none",
 		"OTEL_LOGS_EXPORTER=none",
 	)
 }
-
-// pickPort is testbin.FreePort; tests replace it. Another process may take
-// the port before the registry binds it; Start retries in that case.
-var pickPort = testbin.FreePort
