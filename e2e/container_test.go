@@ -103,6 +103,18 @@ func containerSetup(t *testing.T) buildahEnv {
 	return buildahEnv{image: image, bin: bin, env: env}
 }
 
+// containerImageOnRegistry starts a real registry, pushes a sample image to
+// repo:tag on it and checks the container can reach it; it returns the
+// image reference and the image digest.
+func containerImageOnRegistry(t *testing.T, b buildahEnv, ref string) (imageRef, subject string) {
+	t.Helper()
+	reg := testregistry.Start(t)
+	imageRef = reg.Ref(ref)
+	subject = pushImage(t, imageRef).String()
+	checkNetwork(t, b, reg)
+	return imageRef, subject
+}
+
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
@@ -453,10 +465,7 @@ func TestContainerImage(t *testing.T) {
 // $GITHUB_OUTPUT with the runner's heredoc rules.
 func TestContainerGitHubAction(t *testing.T) {
 	b := containerSetup(t)
-	reg := testregistry.Start(t)
-	imageRef := reg.Ref("acme/app:1.0")
-	subject := pushImage(t, imageRef).String()
-	checkNetwork(t, b, reg)
+	imageRef, subject := containerImageOnRegistry(t, b, "acme/app:1.0")
 
 	job := newGitHubJob(t, b)
 	if err := os.WriteFile(filepath.Join(job.workspace, "results.json"), []byte(testContent), 0o644); err != nil {
@@ -536,10 +545,7 @@ func TestContainerGitHubAction(t *testing.T) {
 // proving the shell works. Outputs come back in the dotenv report.
 func TestContainerGitLabComponent(t *testing.T) {
 	b := containerSetup(t)
-	reg := testregistry.Start(t)
-	imageRef := reg.Ref("group/project:main")
-	subject := pushImage(t, imageRef).String()
-	checkNetwork(t, b, reg)
+	imageRef, subject := containerImageOnRegistry(t, b, "group/project:main")
 	// A value stored earlier in the pipeline.
 	digest := strings.TrimSpace(ok(t, "put", imageRef, "test-results", writeFile(t, "results.json", testContent)))
 
@@ -649,10 +655,7 @@ var stepExpr = regexp.MustCompile(`\$\{\{\s*([a-z_.]+)\s*\}\}`)
 // without a shell, outputs as JSON Lines in ${{ output_file }}.
 func TestContainerGitLabFunction(t *testing.T) {
 	b := containerSetup(t)
-	reg := testregistry.Start(t)
-	imageRef := reg.Ref("group/project:fn")
-	subject := pushImage(t, imageRef).String()
-	checkNetwork(t, b, reg)
+	imageRef, subject := containerImageOnRegistry(t, b, "group/project:fn")
 	digest := strings.TrimSpace(ok(t, "put", imageRef, "test-results", writeFile(t, "results.json", testContent)))
 
 	var spec struct {
@@ -751,10 +754,7 @@ var tektonExpr = regexp.MustCompile(`\$\(([a-z_.]+)\)`)
 // file per result in /tekton/results, within the 4 KB budget.
 func TestContainerTektonTask(t *testing.T) {
 	b := containerSetup(t)
-	reg := testregistry.Start(t)
-	imageRef := reg.Ref("tekton/app:1.0")
-	subject := pushImage(t, imageRef).String()
-	checkNetwork(t, b, reg)
+	imageRef, subject := containerImageOnRegistry(t, b, "tekton/app:1.0")
 	digest := strings.TrimSpace(ok(t, "put", imageRef, "test-results", writeFile(t, "results.json", testContent)))
 
 	var task struct {
