@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/manifesto-dev/manifesto/inputs"
+	"github.com/manifesto-dev/manifesto/internal/atomicfile"
 	"github.com/manifesto-dev/manifesto/internal/errdef"
-	"github.com/manifesto-dev/manifesto/internal/tempfile"
 	"github.com/manifesto-dev/manifesto/outputs"
 	"github.com/manifesto-dev/manifesto/steps"
 )
@@ -193,7 +193,7 @@ func writeOutputs(step inputs.Step, getenv func(string) string, outs []outputs.O
 	case "dotenv":
 		// The dotenv report holds this step's outputs only: replace it.
 		// Its limits are tight, so the most useful outputs go first.
-		err = writeFile(step.OutputsFile, func(w io.Writer) error {
+		err = atomicfile.Write(step.OutputsFile, func(w io.Writer) error {
 			s, err := outputs.Dotenv(w, outputs.ByImportance(outs))
 			skipped = s
 			return err
@@ -225,20 +225,4 @@ func appendFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
-}
-
-func writeFile(path string, write func(io.Writer) error) error {
-	tmp, err := tempfile.Create(filepath.Dir(path), ".manifesto-out-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

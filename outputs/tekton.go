@@ -3,9 +3,10 @@ package outputs
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
+
+	"github.com/manifesto-dev/manifesto/internal/atomicfile"
 )
 
 // Tekton's budget for results. The entrypoint of each step hands its results
@@ -55,7 +56,7 @@ func TektonResults(dir string, outs []Output) (skipped []string, err error) {
 			skipped = append(skipped, o.Name)
 			continue
 		}
-		if err := writeFileAtomic(filepath.Join(dir, o.Name), []byte(o.Value), 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, o.Name), []byte(o.Value)); err != nil {
 			return skipped, fmt.Errorf("outputs: Tekton result %s: %w", o.Name, err)
 		}
 		size += n + 1
@@ -74,32 +75,4 @@ type tektonEntry struct {
 func tektonEntrySize(o Output) (int, error) {
 	b, err := json.Marshal(tektonEntry{Key: o.Name, Value: o.Value, Type: 1})
 	return len(b), err
-}
-
-// writeFileAtomic writes data to name through a temporary file in the same
-// directory, synced and renamed into place, so a reader sees either the old
-// file or all of the new one.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"unicode/utf8"
 
+	"github.com/manifesto-dev/manifesto/internal/atomicfile"
 	"github.com/manifesto-dev/manifesto/internal/errdef"
-	"github.com/manifesto-dev/manifesto/internal/tempfile"
 	"github.com/manifesto-dev/manifesto/store"
 	"github.com/manifesto-dev/manifesto/trust"
 )
@@ -205,17 +205,14 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 	if req.File != "" {
 		dir = filepath.Dir(req.File)
 	}
-	tmp, err := tempfile.Create(dir, ".manifesto-get-")
+	tmp, err := atomicfile.Create(dir, ".manifesto-get-")
 	if err != nil {
 		return fmt.Errorf("get %s: %w", key, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	e, err := t.Read(ctx, key, digest, tmp)
 	if err == nil {
 		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("get %s: %w", key, err)
@@ -229,7 +226,7 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 	if req.File == "" {
 		return copyToStdout(tmp.Name(), env.Stdout)
 	}
-	if err := os.Rename(tmp.Name(), req.File); err != nil {
+	if err := tmp.Commit(req.File); err != nil {
 		return fmt.Errorf("get %s: %w", key, err)
 	}
 	res.Path = req.File

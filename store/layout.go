@@ -14,8 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/manifesto-dev/manifesto/internal/atomicfile"
 	"github.com/manifesto-dev/manifesto/internal/errdef"
-	"github.com/manifesto-dev/manifesto/internal/tempfile"
 )
 
 // An OCI image layout keeps entries the way oras and regclient keep
@@ -68,7 +68,7 @@ func (l *layoutBackend) writeIndex(idx *v1.IndexManifest) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(l.dir, "index.json"), b)
+	return atomicfile.WriteFile(filepath.Join(l.dir, "index.json"), b)
 }
 
 // updateIndex runs fn on index.json under the layout lock and writes the
@@ -171,23 +171,20 @@ func (l *layoutBackend) pushBlob(_ context.Context, d v1.Descriptor, open func()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := tempfile.Create(dir, ".tmp-"+d.Digest.Hex[:12]+"-")
+	tmp, err := atomicfile.Create(dir, ".tmp-"+d.Digest.Hex[:12]+"-")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	hw := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, hw), rc)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return err
 	}
 	if n != d.Size || hexSum(hw) != d.Digest.Hex {
 		return fmt.Errorf("blob %s changed while it was written (got %d bytes, sha256:%s)", d.Digest, n, hexSum(hw))
 	}
-	return os.Rename(tmp.Name(), l.blobPath(d.Digest))
+	return tmp.Commit(l.blobPath(d.Digest))
 }
 
 // pushBlobStream writes the blob to a temporary file, hashing it, and
@@ -202,16 +199,13 @@ func (l *layoutBackend) pushBlobStream(_ context.Context, size int64, open func(
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return v1.Hash{}, err
 	}
-	tmp, err := tempfile.Create(dir, ".tmp-stream-")
+	tmp, err := atomicfile.Create(dir, ".tmp-stream-")
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	hw := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, hw), rc)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -219,7 +213,7 @@ func (l *layoutBackend) pushBlobStream(_ context.Context, size int64, open func(
 		return v1.Hash{}, fmt.Errorf("value changed while it was written: %d bytes, expected %d", n, size)
 	}
 	h := v1.Hash{Algorithm: "sha256", Hex: hexSum(hw)}
-	return h, os.Rename(tmp.Name(), l.blobPath(h))
+	return h, tmp.Commit(l.blobPath(h))
 }
 
 func (l *layoutBackend) blob(_ context.Context, d v1.Descriptor) (io.ReadCloser, error) {
@@ -395,26 +389,4 @@ func filterDescriptors(ds []v1.Descriptor, keep func(v1.Descriptor) bool) []v1.D
 		}
 	}
 	return out
-}
-
-// writeFileAtomic writes b to a temporary file next to path and renames it
-// over path.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := tempfile.Create(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
