@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/manifesto-dev/manifesto/internal/newest"
 )
 
 // The storage format. It is a public contract (README "Storage format"):
@@ -55,14 +57,11 @@ type Entry struct {
 	ManifestSize int64 `json:"-"`
 }
 
-// Newer reports whether a sorts before b in "newest first" order: later
-// Created first, and for equal times the larger digest first, so that every
-// reader picks the same winner.
+// Newer reports whether a sorts before b in "newest first" order, the rule
+// of package newest (later Created first, then the larger digest), so that
+// every reader picks the same winner.
 func Newer(a, b Entry) bool {
-	if !a.Created.Equal(b.Created) {
-		return a.Created.After(b.Created)
-	}
-	return a.Digest > b.Digest
+	return newest.Compare(a.Created, a.Digest, b.Created, b.Digest) < 0
 }
 
 // MediaTypeFor infers a value's media type from its file name; the fallback is
