@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -397,21 +398,16 @@ func FuzzError(f *testing.F) {
 	})
 }
 
-// collapseControls is the documented message text: invalid UTF-8 as U+FFFD,
-// each run of control characters one space, surrounding white space trimmed.
+// controlRun is one run of the characters a message never shows: the
+// Unicode control characters (category Cc) and the line and paragraph
+// separators.
+var controlRun = regexp.MustCompile(`[\p{Cc}\x{2028}\x{2029}]+`)
+
+// collapseControls is the documented message text, computed independently
+// of oneLine (a regular expression over the rune-decoded text instead of a
+// hand-written scan): invalid UTF-8 as U+FFFD (one per byte, as a Go
+// []rune conversion decodes it), each run of control characters one space,
+// surrounding white space trimmed.
 func collapseControls(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			space = true
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimSpace(b.String())
+	return strings.TrimSpace(controlRun.ReplaceAllString(string([]rune(s)), " "))
 }
