@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
 	"sync"
 	"time"
 
@@ -101,12 +100,7 @@ func (b *Backend) Verify(ctx context.Context, q trust.Query) ([]trust.Verified, 
 			out = append(out, *v)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].Digest > out[j].Digest
-	})
+	trust.SortNewest(out)
 	return out, nil
 }
 
