@@ -7,7 +7,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -29,6 +27,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/httpx"
 )
 
 // maxResponse caps what Fulcio, Rekor and a TSA may answer.
@@ -167,16 +166,17 @@ func (b *Backend) keylessBundle(ctx context.Context, payload []byte) (*protobund
 	return pb, signer, nil
 }
 
+// defaultTransport is the transport to Fulcio, Rekor and timestamp
+// authorities when Options.Transport is nil: internal/httpx's bounded one,
+// shared by every Backend so that connections are reused.
+var defaultTransport = httpx.Transport(false)
+
+// httpClient is the client for the keyless signing services; a whole
+// exchange (headers and body) is bounded by two minutes.
 func (b *Backend) httpClient() *http.Client {
 	t := b.transport
 	if t == nil {
-		t = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout:   15 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
-		}
+		t = defaultTransport
 	}
 	return &http.Client{Transport: t, Timeout: 2 * time.Minute}
 }
