@@ -15,7 +15,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
-	"github.com/manifesto-dev/manifesto/trust/sigstore/sigstoretest"
+	"github.com/manifesto-dev/manifesto/internal/sigstoretest"
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

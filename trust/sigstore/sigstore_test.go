@@ -22,8 +22,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/sigstoretest"
 	"github.com/manifesto-dev/manifesto/trust"
-	"github.com/manifesto-dev/manifesto/trust/sigstore/sigstoretest"
 )
 
 func TestNewValidatesOptions(t *testing.T) {
