@@ -223,6 +223,7 @@ type ctxTransport struct {
 	next http.RoundTripper
 }
 
+// RoundTrip sends req under t.ctx, or fails at once when t.ctx ended.
 func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.ctx.Err(); err != nil {
 		return nil, err
