@@ -367,6 +367,48 @@ func TestRegistryErrorsFailClosed(t *testing.T) {
 	}
 }
 
+// TestVerifyErrorAmongMany: with more candidates than workers, one that
+// fails to list fails the whole read with its own error (not the
+// cancellation it causes in the others), and a read whose context was
+// cancelled fails with context.Canceled.
+func TestVerifyErrorAmongMany(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testimage.Referrers)
+	_, signer, reader := f.keyed("ecdsa")
+	var bad string
+	for i := range 3 * verifyWorkers {
+		e := f.put("approval", fmt.Sprintf(`{"v":%d}`, i))
+		f.sign(signer, e)
+		if i == verifyWorkers+1 {
+			bad = e.Digest
+		}
+	}
+	reader.reg = failingOneRegistry{Registry: f.tgt, digest: bad}
+	_, err := reader.Verify(f.ctx, f.query("approval"))
+	if err == nil || !strings.Contains(err.Error(), "registry down for "+bad) || errors.Is(err, context.Canceled) {
+		t.Errorf("Verify with one failing candidate: %v, want its error", err)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+	reader.reg = f.tgt
+	if _, err := reader.Verify(ctx, f.query("approval")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Verify with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// failingOneRegistry fails to list the referrers of one digest.
+type failingOneRegistry struct {
+	Registry
+	digest string
+}
+
+func (r failingOneRegistry) ReferrersOf(ctx context.Context, of v1.Descriptor, artifactType string) ([]v1.Descriptor, error) {
+	if of.Digest.String() == r.digest {
+		return nil, errors.New("registry down for " + r.digest)
+	}
+	return r.Registry.ReferrersOf(ctx, of, artifactType)
+}
+
 type failingRegistry struct{ Registry }
 
 func (failingRegistry) ReferrersOf(context.Context, v1.Descriptor, string) ([]v1.Descriptor, error) {
