@@ -15,9 +15,9 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
+	"github.com/manifesto-dev/manifesto/internal/sigstoretest"
 	"github.com/manifesto-dev/manifesto/internal/testbin"
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
-	"github.com/manifesto-dev/manifesto/trust/sigstore/sigstoretest"
 )
 
 // cosignKeyPair writes a key pair in cosign's encrypted format (what

@@ -19,34 +19,19 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/testimage"
 	"github.com/manifesto-dev/manifesto/store"
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
-// layoutImage makes an OCI layout with one image and returns its IMAGE.
-func layoutImage(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _ := random.Image(64, 1)
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	return "oci:" + dir
-}
-
+// TestPutAndGetFiles sets the process's umask: not parallel.
 func TestPutAndGetFiles(t *testing.T) {
 	ctx := context.Background()
-	image := layoutImage(t)
+	image := testimage.Image(t, testimage.Layout)
 	var out bytes.Buffer
 	env := Env{Stdin: strings.NewReader("from stdin\n"), Stdout: &out}
 
@@ -86,13 +71,14 @@ func TestPutAndGetFiles(t *testing.T) {
 }
 
 func TestUnknownOperationAndTrustWithoutBackend(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	if _, err := Run(ctx, Request{Operation: "frob", Image: "oci:/x"}, Env{}); !errors.Is(err, errdef.ErrUsage) {
 		t.Errorf("unknown operation: %v", err)
 	}
 	// A trust backend asked for in a build without one fails, before any
 	// read: nothing unverified is returned.
-	image := layoutImage(t)
+	image := testimage.Image(t, testimage.Layout)
 	_, err := Run(ctx, Request{Operation: OpList, Image: image, Trust: TrustOptions{Backend: TrustNotary, Verify: true}}, Env{})
 	if err == nil {
 		t.Error("verified list without a backend succeeded")
@@ -113,13 +99,12 @@ func (f fakeTrust) Forget(context.Context, string, []trust.Binding) error       
 // from the signed data, not from the registry's listing (which could
 // re-date an old entry to make it "newest").
 func TestVerifiedUsesSignedData(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	image := layoutImage(t)
+	image := testimage.Image(t, testimage.Layout)
 	var digests []string
 	for _, v := range []string{"old", "new"} {
-		p := filepath.Join(t.TempDir(), "v.txt")
-		os.WriteFile(p, []byte(v), 0o644)
-		res, err := Run(ctx, Request{Operation: OpPut, Image: image, Key: "approval", File: p}, Env{})
+		res, err := Run(ctx, Request{Operation: OpPut, Image: image, Key: "approval", File: testimage.WriteValue(t, "v.txt", v)}, Env{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,6 +134,7 @@ func TestVerifiedUsesSignedData(t *testing.T) {
 // that answers the fallback tag with the image itself, as GitLab does) is in
 // the Result the caller prints.
 func TestWarningsReachTheResult(t *testing.T) {
+	t.Parallel()
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	var subject string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -169,9 +155,7 @@ func TestWarningsReachTheResult(t *testing.T) {
 	}
 	d, _ := img.Digest()
 	subject = d.String()
-	p := filepath.Join(t.TempDir(), "v.txt")
-	os.WriteFile(p, []byte("v"), 0o644)
-	res, err := Run(context.Background(), Request{Operation: OpPut, Image: image, Key: "k", File: p}, Env{})
+	res, err := Run(context.Background(), Request{Operation: OpPut, Image: image, Key: "k", File: testimage.WriteValue(t, "v.txt", "v")}, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

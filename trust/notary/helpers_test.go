@@ -6,31 +6,25 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	ctxu "github.com/docker/distribution/context"
 	canonicaljson "github.com/docker/go/canonical/json"
 	"github.com/sirupsen/logrus"
-	notarypkg "github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/cryptoservice"
 	"github.com/theupdateframework/notary/passphrase"
-	serverstorage "github.com/theupdateframework/notary/server/storage"
 	"github.com/theupdateframework/notary/trustmanager"
 	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
-	"github.com/theupdateframework/notary/tuf/signed"
 
+	"github.com/manifesto-dev/manifesto/internal/testbin"
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
@@ -50,144 +44,6 @@ func TestMain(m *testing.M) {
 	// The Notary client logs warnings through the global logrus logger.
 	logrus.SetOutput(io.Discard)
 	os.Exit(m.Run())
-}
-
-// testServer is an in-process Notary server (memory storage, local crypto
-// service) behind an optional hook that can rewrite its answers.
-type testServer struct {
-	*httptest.Server
-	meta *serverstorage.MemStorage
-	cs   *cryptoservice.CryptoService
-
-	mu   sync.Mutex
-	hook func(w http.ResponseWriter, r *http.Request, next http.Handler)
-	reqs int
-}
-
-func newServer(t *testing.T) *testServer {
-	t.Helper()
-	ts := &testServer{
-		meta: serverstorage.NewMemStorage(),
-		cs:   cryptoservice.NewCryptoService(trustmanager.NewKeyMemoryStore(passphrase.ConstantRetriever("server"))),
-	}
-	ctx := context.WithValue(context.Background(), notarypkg.CtxKeyMetaStore, ts.meta)
-	ctx = context.WithValue(ctx, notarypkg.CtxKeyKeyAlgo, data.ED25519Key)
-	quiet := logrus.New()
-	quiet.Out = io.Discard
-	ctx = ctxu.WithLogger(ctx, logrus.NewEntry(quiet))
-	root := rootHandler(ctx, ts.cs)
-	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ts.mu.Lock()
-		hook := ts.hook
-		ts.reqs++
-		ts.mu.Unlock()
-		if hook != nil {
-			hook(w, r, root)
-			return
-		}
-		root.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	return ts
-}
-
-func (ts *testServer) setHook(h func(w http.ResponseWriter, r *http.Request, next http.Handler)) {
-	ts.mu.Lock()
-	ts.hook = h
-	ts.mu.Unlock()
-}
-
-// rewrite makes the server answer GETs whose path matches with the body
-// f(original body).
-func (ts *testServer) rewrite(match func(path string) bool, f func([]byte) []byte) {
-	ts.setHook(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if r.Method != http.MethodGet || !match(r.URL.Path) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		body := f(rec.Body.Bytes())
-		for k, v := range rec.Header() {
-			if k != "Content-Length" {
-				w.Header()[k] = v
-			}
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body)
-	})
-}
-
-// serve makes the server answer GETs whose path matches with body.
-func (ts *testServer) serve(match func(path string) bool, body []byte) {
-	ts.setHook(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		if r.Method != http.MethodGet || !match(r.URL.Path) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	})
-}
-
-// get fetches one piece of the GUN's metadata from the server as is.
-func (ts *testServer) get(t *testing.T, gun, name string) []byte {
-	t.Helper()
-	resp, err := http.Get(ts.URL + "/v2/" + gun + "/_trust/tuf/" + name + ".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v %s", name, resp.StatusCode, err, b)
-	}
-	return b
-}
-
-// resignTimestamp returns the GUN's current timestamp changed by edit and
-// signed again with the server's own timestamp key: metadata a compromised
-// or replaying server could serve.
-func (ts *testServer) resignTimestamp(t *testing.T, gun string, edit func(*data.SignedTimestamp)) []byte {
-	t.Helper()
-	var s data.Signed
-	if err := json.Unmarshal(ts.get(t, gun, "timestamp"), &s); err != nil {
-		t.Fatal(err)
-	}
-	st, err := data.TimestampFromSigned(&s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit(st)
-	out, err := st.ToSigned()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out.Signatures = nil
-	ids := ts.cs.ListKeys(data.CanonicalTimestampRole)
-	if len(ids) != 1 {
-		t.Fatalf("server timestamp keys: %v", ids)
-	}
-	pub := ts.cs.GetKey(ids[0])
-	if err := signed.Sign(ts.cs, out, []data.PublicKey{pub}, 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func isMeta(role string) func(string) bool {
-	return func(p string) bool {
-		i := strings.Index(p, "/_trust/tuf/")
-		if i < 0 {
-			return false
-		}
-		name := p[i+len("/_trust/tuf/"):]
-		return name == role+".json" || strings.HasPrefix(name, role+".") && strings.HasSuffix(name, ".json") && !strings.Contains(strings.TrimPrefix(name, role+"."), "/")
-	}
 }
 
 func constPass(string) (string, error) { return testPass, nil }
@@ -212,15 +68,9 @@ func tofu(o *Options) { o.TOFU = true }
 
 func role(r string) func(*Options) { return func(o *Options) { o.Role = r } }
 
-// initRepo creates the test GUN's trust data with a new admin trust dir and
-// returns that dir and the root key ID.
-func initRepo(t *testing.T, ts *testServer) (adminDir, rootID string) {
-	t.Helper()
-	return initRepoAt(t, ts.URL)
-}
-
-// initRepoAt is initRepo on the server at url.
-func initRepoAt(t *testing.T, url string) (adminDir, rootID string) {
+// initRepo creates the test GUN's trust data on the server at url with a
+// new admin trust dir, and returns that dir and the root key ID.
+func initRepo(t *testing.T, url string) (adminDir, rootID string) {
 	t.Helper()
 	adminDir = t.TempDir()
 	id, created, err := backend(t, url, adminDir).Init(context.Background(), testGUN)
@@ -228,6 +78,15 @@ func initRepoAt(t *testing.T, url string) (adminDir, rootID string) {
 		t.Fatalf("Init: %q %v %v", id, created, err)
 	}
 	return adminDir, id
+}
+
+// newRepo starts an in-process server holding the test GUN's trust data
+// (initRepo).
+func newRepo(t *testing.T) (ts *testServer, adminDir, rootID string) {
+	t.Helper()
+	ts = newServer(t)
+	adminDir, rootID = initRepo(t, ts.URL)
+	return ts, adminDir, rootID
 }
 
 // addDelegation creates role with a new key in its own trust dir (what CI
@@ -355,11 +214,40 @@ func verifyErr(t *testing.T, b *Backend, subject, key string, want ...string) er
 
 // closedURL is an http URL on which nothing listens.
 func closedURL(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	port, err := testbin.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// mustList returns the private keys in trust dir dir (none when it has no
+// private/ directory).
+func mustList(t *testing.T, dir string) []os.DirEntry {
+	t.Helper()
+	e, err := os.ReadDir(filepath.Join(dir, "private"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// envMap is an environment for EnvPassphrase.
+type envMap map[string]string
+
+func (m envMap) get(k string) string { return m[k] }
+
+// equalVerified compares verified entries field by field (times by instant).
+func equalVerified(a, b []trust.Verified) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Digest != b[i].Digest || a[i].Size != b[i].Size ||
+			!a[i].Created.Equal(b[i].Created) || a[i].Signer != b[i].Signer {
+			return false
+		}
+	}
+	return true
 }

@@ -19,14 +19,24 @@ import (
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
+// startRepo starts a notary-server process holding the test GUN's trust
+// data (initRepo).
+func startRepo(t *testing.T) (srv *testnotary.Server, adminDir, rootID string) {
+	t.Helper()
+	srv = testnotary.Start(t)
+	adminDir, rootID = initRepo(t, srv.URL)
+	return srv, adminDir, rootID
+}
+
 func TestIntegrationRoundtripAndServerKilled(t *testing.T) {
+	t.Parallel()
 	began := time.Now()
 	srv := testnotary.Start(t)
 	t.Logf("notary-server %s up in %s", srv.Addr, time.Since(began).Round(time.Millisecond))
 	ctx := context.Background()
 
 	step := time.Now()
-	admin, root := initRepoAt(t, srv.URL)
+	admin, root := initRepo(t, srv.URL)
 	t.Logf("Init: %s", time.Since(step).Round(time.Millisecond))
 	if id, created, err := backend(t, srv.URL, admin).Init(ctx, testGUN); err != nil || created || id != root {
 		t.Fatalf("second Init: %q %v %v", id, created, err)
@@ -66,8 +76,8 @@ func TestIntegrationRoundtripAndServerKilled(t *testing.T) {
 // CI holds only a delegation key (targets/ci) created with the targets key;
 // readers trusting "targets" accept what it signs.
 func TestIntegrationDelegation(t *testing.T) {
-	srv := testnotary.Start(t)
-	admin, root := initRepoAt(t, srv.URL)
+	t.Parallel()
+	srv, admin, root := startRepo(t)
 	ciDir, ciKey := addDelegation(t, srv.URL, admin, "targets/ci")
 
 	if files := mustList(t, ciDir); len(files) != 1 || files[0].Name() != ciKey+".key" {
@@ -137,8 +147,8 @@ func TestIntegrationDelegation(t *testing.T) {
 // A delegation restricted to paths outside "manifesto/" cannot sign
 // manifesto targets, and says so.
 func TestIntegrationDelegationPaths(t *testing.T) {
-	srv := testnotary.Start(t)
-	admin, root := initRepoAt(t, srv.URL)
+	t.Parallel()
+	srv, admin, root := startRepo(t)
 	ciDir, _ := addDelegation(t, srv.URL, admin, "targets/releases", "releases/")
 	ci := backend(t, srv.URL, ciDir, pin(root), role("targets/releases"))
 	_, err := ci.Sign(context.Background(), binding(randomDigest(t), "k", randomDigest(t), t0))
@@ -160,9 +170,11 @@ func TestIntegrationDelegationPaths(t *testing.T) {
 
 // A delegation whose metadata expired fails the read instead of silently
 // dropping its entries (the Notary client alone skips such a role).
+//
+// Not parallel: it changes the Notary library's default expiry times, which
+// every signer reads.
 func TestIntegrationExpiredDelegation(t *testing.T) {
-	srv := testnotary.Start(t)
-	admin, root := initRepoAt(t, srv.URL)
+	srv, admin, root := startRepo(t)
 	ciDir, _ := addDelegation(t, srv.URL, admin, "targets/ci")
 	ci := backend(t, srv.URL, ciDir, pin(root), role("targets/ci"))
 	subject := randomDigest(t)

@@ -151,16 +151,19 @@ func (b *Backend) decryptKey(pemBytes []byte) (data.PrivateKey, error) {
 	return k, nil
 }
 
-// importedKey is a read-only key store holding the decrypted Options.Key.
+// importedKey is a read-only key store (trustmanager.KeyStore) holding
+// the decrypted Options.Key.
 type importedKey struct {
 	key  data.PrivateKey
 	role data.RoleName
 }
 
+// AddKey refuses: the store is read-only.
 func (s *importedKey) AddKey(trustmanager.KeyInfo, data.PrivateKey) error {
 	return errors.New("notary: the imported key store is read-only")
 }
 
+// GetKey returns the imported key when keyID is its ID.
 func (s *importedKey) GetKey(keyID string) (data.PrivateKey, data.RoleName, error) {
 	if keyID == s.key.ID() {
 		return s.key, s.role, nil
@@ -168,6 +171,7 @@ func (s *importedKey) GetKey(keyID string) (data.PrivateKey, data.RoleName, erro
 	return nil, "", trustmanager.ErrKeyNotFound{KeyID: keyID}
 }
 
+// GetKeyInfo returns the imported key's role when keyID is its ID.
 func (s *importedKey) GetKeyInfo(keyID string) (trustmanager.KeyInfo, error) {
 	if keyID == s.key.ID() {
 		return trustmanager.KeyInfo{Role: s.role}, nil
@@ -175,10 +179,13 @@ func (s *importedKey) GetKeyInfo(keyID string) (trustmanager.KeyInfo, error) {
 	return trustmanager.KeyInfo{}, trustmanager.ErrKeyNotFound{KeyID: keyID}
 }
 
+// ListKeys lists the imported key.
 func (s *importedKey) ListKeys() map[string]trustmanager.KeyInfo {
 	return map[string]trustmanager.KeyInfo{s.key.ID(): {Role: s.role}}
 }
 
+// RemoveKey does nothing: the key lives only as long as the Backend.
 func (s *importedKey) RemoveKey(string) error { return nil }
 
+// Name names the store in the Notary client's messages.
 func (s *importedKey) Name() string { return "notary_key (in memory)" }

@@ -46,6 +46,7 @@ type recordingRemote struct {
 	errBody      string
 }
 
+// GetSized fetches name from the server, noting whether a timestamp came.
 func (r *recordingRemote) GetSized(name string, size int64) ([]byte, error) {
 	b, err := r.RemoteStore.GetSized(name, size)
 	if name == data.CanonicalTimestampRole.String() {
@@ -75,6 +76,7 @@ func (r *recordingRemote) serverSaid() string {
 	return r.errBody
 }
 
+// forgetServerSaid clears serverSaid before the next write.
 func (r *recordingRemote) forgetServerSaid() {
 	r.mu.Lock()
 	r.errBody = ""
@@ -88,6 +90,8 @@ type errorBodyTransport struct {
 	next http.RoundTripper
 }
 
+// RoundTrip sends req and keeps the start of an error answer to a write,
+// leaving the body readable in full.
 func (t errorBodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	if err != nil || resp.StatusCode < 400 || req.Method == http.MethodGet {
@@ -120,6 +124,7 @@ func newPendingCache(disk storage.MetadataStore) *pendingCache {
 	return &pendingCache{disk: disk, pending: map[string][]byte{}, removed: map[string]bool{}}
 }
 
+// GetSized returns name as written in this update, or else from disk.
 func (c *pendingCache) GetSized(name string, size int64) ([]byte, error) {
 	c.mu.Lock()
 	b, ok := c.pending[name]
@@ -137,6 +142,7 @@ func (c *pendingCache) GetSized(name string, size int64) ([]byte, error) {
 	return c.disk.GetSized(name, size)
 }
 
+// Set holds blob as name until commit.
 func (c *pendingCache) Set(name string, blob []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -145,6 +151,7 @@ func (c *pendingCache) Set(name string, blob []byte) error {
 	return nil
 }
 
+// SetMulti holds every blob of m until commit.
 func (c *pendingCache) SetMulti(m map[string][]byte) error {
 	for k, v := range m {
 		if err := c.Set(k, v); err != nil {
@@ -154,6 +161,7 @@ func (c *pendingCache) SetMulti(m map[string][]byte) error {
 	return nil
 }
 
+// Remove hides name until commit, which removes it from disk.
 func (c *pendingCache) Remove(name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -162,10 +170,12 @@ func (c *pendingCache) Remove(name string) error {
 	return nil
 }
 
+// RemoveAll is not supported.
 func (c *pendingCache) RemoveAll() error {
 	return errors.New("notary: removing the whole metadata cache is not supported here")
 }
 
+// Location is the on-disk cache's.
 func (c *pendingCache) Location() string { return c.disk.Location() }
 
 // commit writes the held metadata to disk. Root goes last, so that a crash

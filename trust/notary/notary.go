@@ -63,20 +63,18 @@ package notary
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/httpx"
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
@@ -212,17 +210,10 @@ func New(o Options) (*Backend, error) {
 }
 
 // defaultTransport talks to the server with bounded connect, TLS and
-// response-header times; the caller's context bounds the rest.
+// response-header times (internal/httpx); the caller's context bounds the
+// rest.
 func defaultTransport() http.RoundTripper {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   4,
-	}
+	return httpx.Transport(false)
 }
 
 // ctxTransport attaches ctx to every request, so that the Notary client
@@ -232,6 +223,7 @@ type ctxTransport struct {
 	next http.RoundTripper
 }
 
+// RoundTrip sends req under t.ctx, or fails at once when t.ctx ended.
 func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.ctx.Err(); err != nil {
 		return nil, err

@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 )
 
 func TestNewValidatesOptions(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	good := Options{Server: "http://127.0.0.1:4443", TrustDir: dir}
 	for name, edit := range map[string]func(*Options){
@@ -52,6 +55,7 @@ func TestNewValidatesOptions(t *testing.T) {
 }
 
 func TestEnvPassphrase(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"NOTARY_ROOT_PASSPHRASE":       "r",
 		"NOTARY_TARGETS_PASSPHRASE":    "t",
@@ -71,6 +75,7 @@ func TestEnvPassphrase(t *testing.T) {
 }
 
 func TestTargetNames(t *testing.T) {
+	t.Parallel()
 	s, e := digest("image"), digest("entry")
 	n := targetName(s, "test-results", e)
 	if n != "manifesto/"+s+"/test-results/"+e {
@@ -106,8 +111,8 @@ func TestTargetNames(t *testing.T) {
 
 // The wire format, byte for byte, as the server stores it.
 func TestTargetWireFormat(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, admin, pin(root))
 	subject, entry := digest("image"), digest("entry")
 	mustSign(t, b, trust.Binding{Repository: testGUN, Subject: subject, Key: "test-results", Entry: entry,
@@ -124,7 +129,7 @@ func TestTargetWireFormat(t *testing.T) {
 	name := "manifesto/" + subject + "/test-results/" + entry
 	raw, ok := targets.Signed.Targets[name]
 	if !ok || len(targets.Signed.Targets) != 1 {
-		t.Fatalf("targets %v, want exactly %q", keys(targets.Signed.Targets), name)
+		t.Fatalf("targets %v, want exactly %q", slices.Collect(maps.Keys(targets.Signed.Targets)), name)
 	}
 	var meta struct {
 		Hashes map[string][]byte `json:"hashes"`
@@ -143,15 +148,8 @@ func TestTargetWireFormat(t *testing.T) {
 	}
 }
 
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
 func TestInitIdempotent(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t)
 	dir := t.TempDir()
 	b := backend(t, ts.URL, dir)
@@ -210,16 +208,8 @@ func TestInitIdempotent(t *testing.T) {
 	}
 }
 
-func mustList(t *testing.T, dir string) []os.DirEntry {
-	t.Helper()
-	e, err := os.ReadDir(filepath.Join(dir, "private"))
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return e
-}
-
 func TestInitNeedsPassphrases(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t)
 	dir := t.TempDir()
 	b := backend(t, ts.URL, dir, func(o *Options) { o.Passphrase = EnvPassphrase(func(string) string { return "" }) })
@@ -237,6 +227,7 @@ func TestInitNeedsPassphrases(t *testing.T) {
 }
 
 func TestInitServerDown(t *testing.T) {
+	t.Parallel()
 	_, _, err := backend(t, closedURL(t), t.TempDir()).Init(context.Background(), testGUN)
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("Init against a closed port: %v", err)
@@ -244,8 +235,8 @@ func TestInitServerDown(t *testing.T) {
 }
 
 func TestSignVerifyRoundtrip(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	signer := backend(t, ts.URL, admin, pin(root))
 	subject, entry := randomDigest(t), randomDigest(t)
 	bd := binding(subject, "test-results", entry, t0)
@@ -271,22 +262,9 @@ func TestSignVerifyRoundtrip(t *testing.T) {
 	}
 }
 
-func equalVerified(a, b []trust.Verified) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Key != b[i].Key || a[i].Digest != b[i].Digest || a[i].Size != b[i].Size ||
-			!a[i].Created.Equal(b[i].Created) || a[i].Signer != b[i].Signer {
-			return false
-		}
-	}
-	return true
-}
-
 func TestVerifyNewestFirst(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, admin, pin(root))
 	subject := randomDigest(t)
 	e1, e2, e3, e4 := digest("1"), digest("2"), digest("3"), digest("4")
@@ -318,8 +296,8 @@ func TestVerifyNewestFirst(t *testing.T) {
 // Bindings of another image or another key never answer a query, and a
 // signed entry copied onto another image does not verify there.
 func TestVerifyFiltersImageAndKey(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, admin, pin(root))
 	a, other := randomDigest(t), randomDigest(t)
 	entry := randomDigest(t)
@@ -347,8 +325,8 @@ func TestVerifyFiltersImageAndKey(t *testing.T) {
 // relabelling attempt by a key holder) fails the read instead of being
 // returned or skipped.
 func TestVerifyInconsistentTarget(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, admin, pin(root))
 	subject, other := randomDigest(t), randomDigest(t)
 	_, err := b.publish(context.Background(), testGUN, nil, func(r clientRepository) error {
@@ -371,6 +349,7 @@ func TestVerifyInconsistentTarget(t *testing.T) {
 }
 
 func TestFromTargetChecks(t *testing.T) {
+	t.Parallel()
 	subject, entry := digest("s"), digest("e")
 	good, err := newTarget(binding(subject, "scan", entry, t0))
 	if err != nil {
@@ -411,13 +390,9 @@ func TestFromTargetChecks(t *testing.T) {
 	check("name", func(tw *targetWithRole) { tw.Name = "manifesto/" + subject + "/scan" })
 }
 
-type envMap map[string]string
-
-func (m envMap) get(k string) string { return m[k] }
-
 func TestWrongPassphraseInTrustDir(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, admin, pin(root), func(o *Options) {
 		o.Passphrase = func(string) (string, error) { return "not it", nil }
 	})
@@ -434,8 +409,8 @@ func TestWrongPassphraseInTrustDir(t *testing.T) {
 }
 
 func TestWrongPinnedRoot(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject := randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", randomDigest(t), t0))
 	wrong := strings.Repeat("ab", 32)
@@ -464,14 +439,13 @@ func TestWrongPinnedRoot(t *testing.T) {
 // by someone else) fails a pinned reader and a TOFU reader that saw the
 // first root.
 func TestSubstitutedRoot(t *testing.T) {
-	ts := newServer(t)
-	_, root := initRepo(t, ts)
+	t.Parallel()
+	ts, _, root := newRepo(t)
 	tofuDir := t.TempDir()
 	subject := randomDigest(t)
 	mustVerify(t, backend(t, ts.URL, tofuDir, tofu), subject, "k")
 
-	evil := newServer(t)
-	evilAdmin, evilRoot := initRepo(t, evil)
+	evil, evilAdmin, evilRoot := newRepo(t)
 	mustSign(t, backend(t, evil.URL, evilAdmin, pin(evilRoot)), binding(subject, "k", randomDigest(t), t0))
 
 	verifyErr(t, backend(t, evil.URL, t.TempDir(), pin(root)), subject, "k", "not the pinned one")
@@ -479,8 +453,8 @@ func TestSubstitutedRoot(t *testing.T) {
 }
 
 func TestNoPinWithoutTOFU(t *testing.T) {
-	ts := newServer(t)
-	admin, _ := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, _ := newRepo(t)
 	b := backend(t, ts.URL, t.TempDir())
 	_, err := b.Verify(context.Background(), trust.Query{Repository: testGUN, Subject: randomDigest(t), Key: "k"})
 	if !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "notary_root_key_id") || !strings.Contains(err.Error(), "notary_tofu") {
@@ -496,8 +470,8 @@ func TestNoPinWithoutTOFU(t *testing.T) {
 }
 
 func TestTOFU(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject, entry := randomDigest(t), randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", entry, t0))
 	dir := t.TempDir()
@@ -511,6 +485,7 @@ func TestTOFU(t *testing.T) {
 }
 
 func TestVerifyNoTrustData(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t)
 	err := verifyErr(t, backend(t, ts.URL, t.TempDir(), tofu), randomDigest(t), "k", "no trust data", "manifesto trust init")
 	if errors.Is(err, errdef.ErrUsage) {
@@ -532,8 +507,8 @@ func TestVerifyNoTrustData(t *testing.T) {
 }
 
 func TestServerDown(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject := randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", randomDigest(t), t0))
 	reader := t.TempDir()
@@ -553,8 +528,8 @@ func TestServerDown(t *testing.T) {
 // A server that answers the timestamp with an error (or 404) is as good
 // as unreachable: the cached timestamp is not used.
 func TestServerErrorsOnTimestamp(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject := randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", randomDigest(t), t0))
 	reader := t.TempDir()
@@ -572,8 +547,8 @@ func TestServerErrorsOnTimestamp(t *testing.T) {
 }
 
 func TestContextCancelled(t *testing.T) {
-	ts := newServer(t)
-	_, root := initRepo(t, ts)
+	t.Parallel()
+	ts, _, root := newRepo(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := backend(t, ts.URL, t.TempDir(), pin(root)).Verify(ctx, trust.Query{Repository: testGUN, Subject: randomDigest(t)})
@@ -583,8 +558,8 @@ func TestContextCancelled(t *testing.T) {
 }
 
 func TestTamperedTargetsFromServer(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject, other := randomDigest(t), randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", randomDigest(t), t0))
 	// The server relabels the signed target onto another image.
@@ -598,8 +573,8 @@ func TestTamperedTargetsFromServer(t *testing.T) {
 }
 
 func TestTamperedTimestampFromServer(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject := randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", randomDigest(t), t0))
 	// One byte of the signed part changed: the signature no longer matches.
@@ -610,8 +585,8 @@ func TestTamperedTimestampFromServer(t *testing.T) {
 }
 
 func TestTamperedCache(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject, entry := randomDigest(t), randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", entry, t0))
 	reader := t.TempDir()
@@ -656,8 +631,8 @@ func TestTamperedCache(t *testing.T) {
 // A server replaying an expired timestamp (a freeze attack), even one
 // validly signed with the GUN's timestamp key, fails the read.
 func TestExpiredTimestamp(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	subject := randomDigest(t)
 	mustSign(t, backend(t, ts.URL, admin, pin(root)), binding(subject, "k", randomDigest(t), t0))
 	expired := ts.resignTimestamp(t, testGUN, func(st *data.SignedTimestamp) {
@@ -683,8 +658,8 @@ func TestExpiredTimestamp(t *testing.T) {
 // reader has seen — a rollback that would hide newer signed entries —
 // fails the read.
 func TestRolledBackTimestamp(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	signer := backend(t, ts.URL, admin, pin(root))
 	subject := randomDigest(t)
 	mustSign(t, signer, binding(subject, "k", randomDigest(t), t0))
@@ -707,8 +682,8 @@ func TestRolledBackTimestamp(t *testing.T) {
 }
 
 func TestPublishFailureIsAnError(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	ts.setHook(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -734,8 +709,8 @@ func TestPublishFailureIsAnError(t *testing.T) {
 }
 
 func TestRemoveTargets(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, admin, pin(root))
 	subject := randomDigest(t)
 	keep, drop := binding(subject, "k", digest("keep"), t0), binding(subject, "k", digest("drop"), t0.Add(time.Hour))
@@ -756,8 +731,8 @@ func TestRemoveTargets(t *testing.T) {
 // Targets of other tools in the same GUN (Docker Content Trust tags) are
 // ignored.
 func TestForeignTargetsIgnored(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, admin, pin(root))
 	subject := randomDigest(t)
 	_, err := b.publish(context.Background(), testGUN, nil, func(r clientRepository) error {
@@ -779,8 +754,8 @@ func TestForeignTargetsIgnored(t *testing.T) {
 // CI without a trust dir of its own: the targets key as an encrypted PEM
 // (what `notary key export` writes), decrypted in memory.
 func TestKeyImportFromPEM(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	tk := targetsKeyID(t, admin, root)
 	pemKey := keyPEM(t, admin, tk)
 
@@ -818,8 +793,7 @@ func TestKeyImportFromPEM(t *testing.T) {
 		t.Errorf("root key as notary_key: %v", err)
 	}
 	// A key that is not the role's signs nothing.
-	other := newServer(t)
-	otherAdmin, otherRoot := initRepo(t, other)
+	_, otherAdmin, otherRoot := newRepo(t)
 	wrongKey := backend(t, ts.URL, empty, pin(root), func(o *Options) { o.Key = keyPEM(t, otherAdmin, targetsKeyID(t, otherAdmin, otherRoot)) })
 	if _, err := wrongKey.Sign(context.Background(), binding(subject, "x", randomDigest(t), t0)); err == nil ||
 		!strings.Contains(err.Error(), "no private key of role targets") || !strings.Contains(err.Error(), "nor notary_key (key ID ") {
@@ -831,8 +805,8 @@ func TestKeyImportFromPEM(t *testing.T) {
 // succeed: a publish the server rejects because another landed first is
 // rebased and retried.
 func TestConcurrentSigners(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	pemKey := keyPEM(t, admin, targetsKeyID(t, admin, root))
 	subject := randomDigest(t)
 	var mu sync.Mutex
@@ -884,8 +858,8 @@ func TestConcurrentSigners(t *testing.T) {
 // delegation tests run against the patched notary-server process
 // (integration_test.go).
 func TestDelegationOnStockServerExplains(t *testing.T) {
-	ts := newServer(t)
-	admin, root := initRepo(t, ts)
+	t.Parallel()
+	ts, admin, root := newRepo(t)
 	ciDir, _ := addDelegation(t, ts.URL, admin, "targets/ci")
 	_, err := backend(t, ts.URL, ciDir, pin(root), role("targets/ci")).Sign(context.Background(), binding(randomDigest(t), "k", randomDigest(t), t0))
 	if err == nil {

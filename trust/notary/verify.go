@@ -68,12 +68,7 @@ func (b *Backend) Verify(ctx context.Context, q trust.Query) ([]trust.Verified, 
 		}
 		out = append(out, trust.Verified{Key: key, Digest: entry, Size: size, Created: created, Signer: s})
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].Digest > out[j].Digest
-	})
+	trust.SortNewest(out)
 	return out, nil
 }
 

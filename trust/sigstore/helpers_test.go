@@ -7,112 +7,66 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"io"
-	"log"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
+	"github.com/manifesto-dev/manifesto/internal/testimage"
 	"github.com/manifesto-dev/manifesto/store"
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
-// storeKinds are where signatures are kept in the tests: a registry with the
-// referrers API, one without (fallback index and trace tags, like CNCF
-// Distribution and GHCR), and an OCI layout.
-var storeKinds = []string{"referrers", "fallback", "layout"}
-
-// fixture is an image in a store, opened for writing.
+// fixture is an image in a store (internal/testimage: a registry with the
+// referrers API, one without, or an OCI layout), opened for writing.
 type fixture struct {
-	t       *testing.T
-	ctx     context.Context
-	kind    string
-	repo    string // registry/repository, or the layout dir
+	t   *testing.T
+	ctx context.Context
+	// storage is where the image is; its Path is the binding's
+	// repository (registry/repository, or the layout dir).
+	storage *testimage.Repo
 	image   string
 	tgt     *store.Target
+	// subject is the image's digest.
 	subject string
+	// clock dates the entries this fixture's targets write, in order.
+	clock func() time.Time
 }
 
-// newFixture starts a store of kind holding one random image.
+// newFixture starts a store of kind (one of testimage.Kinds) holding one
+// random image.
 func newFixture(t *testing.T, kind string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), kind: kind}
-	if kind == "layout" {
-		dir := t.TempDir()
-		if _, err := layout.Write(dir, empty.Index); err != nil {
-			t.Fatal(err)
-		}
-		f.repo = dir
-	} else {
-		srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(kind == "referrers"), registry.Logger(log.New(io.Discard, "", 0))))
-		t.Cleanup(srv.Close)
-		f.repo = strings.TrimPrefix(srv.URL, "http://") + "/team/app"
-	}
-	f.image = f.pushImage("v1")
+	r := testimage.NewRepo(t, kind)
+	f := &fixture{t: t, ctx: context.Background(), storage: r, clock: testimage.Clock()}
+	f.image = r.Push("v1")
 	f.tgt = f.open(f.image)
-	d, err := f.tgt.Subject(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.subject = d.Digest.String()
+	f.subject = f.subjectOf(f.tgt)
 	return f
 }
 
-// pushImage adds a random image under tag and returns its IMAGE reference.
-func (f *fixture) pushImage(tag string) string {
+// otherImage pushes another image under tag next to f's and opens it.
+func (f *fixture) otherImage(tag string) (tgt *store.Target, subject string) {
 	f.t.Helper()
-	img, err := random.Image(128, 1)
+	tgt = f.open(f.storage.Push(tag))
+	return tgt, f.subjectOf(tgt)
+}
+
+// subjectOf is the digest of tgt's image.
+func (f *fixture) subjectOf(tgt *store.Target) string {
+	f.t.Helper()
+	d, err := tgt.Subject(f.ctx)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if f.kind == "layout" {
-		p, err := layout.FromPath(f.repo)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
-			f.t.Fatal(err)
-		}
-		return "oci:" + f.repo + ":" + tag
-	}
-	ref, err := name.ParseReference(f.repo + ":" + tag)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		f.t.Fatal(err)
-	}
-	return f.repo + ":" + tag
+	return d.Digest.String()
 }
 
-var clockMu sync.Mutex
-var clockNow = time.Now()
-
-// tick is a clock that advances a millisecond per call, so that entries
-// written in a row have distinct, ordered created times.
-func tick() time.Time {
-	clockMu.Lock()
-	defer clockMu.Unlock()
-	clockNow = clockNow.Add(time.Millisecond)
-	return clockNow
-}
-
+// open opens image for writing, dated by f's clock.
 func (f *fixture) open(image string) *store.Target {
 	f.t.Helper()
-	t, err := store.Open(f.ctx, image, store.WithAccess(store.Write), store.WithClock(tick))
+	t, err := store.Open(f.ctx, image, store.WithAccess(store.Write), store.WithClock(f.clock))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -121,16 +75,8 @@ func (f *fixture) open(image string) *store.Target {
 
 // put stores a value of key (unsigned) and returns the entry.
 func (f *fixture) put(key, value string) store.Entry {
-	return f.putOn(f.tgt, key, value)
-}
-
-func (f *fixture) putOn(t *store.Target, key, value string) store.Entry {
 	f.t.Helper()
-	p := filepath.Join(f.t.TempDir(), "v.json")
-	if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-	e, err := t.Put(f.ctx, key, store.Value{Path: p})
+	e, err := f.tgt.Put(f.ctx, key, store.Value{Path: testimage.WriteValue(f.t, "v.json", value)})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -139,7 +85,7 @@ func (f *fixture) putOn(t *store.Target, key, value string) store.Entry {
 
 // binding is what the steps ask a signer to sign for e.
 func (f *fixture) binding(e store.Entry) trust.Binding {
-	return trust.Binding{Repository: f.repo, Subject: f.subject, Key: e.Key, Entry: e.Digest, Size: e.ManifestSize, MediaType: e.MediaType, Created: e.Created}
+	return trust.Binding{Repository: f.storage.Path, Subject: f.subject, Key: e.Key, Entry: e.Digest, Size: e.ManifestSize, MediaType: e.MediaType, Created: e.Created}
 }
 
 // query is the steps' query for key ("" = every key): the registry's
@@ -156,7 +102,7 @@ func (f *fixture) query(key string) trust.Query {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	q := trust.Query{Repository: f.repo, Subject: f.subject, Key: key}
+	q := trust.Query{Repository: f.storage.Path, Subject: f.subject, Key: key}
 	for _, e := range es {
 		q.Candidates = append(q.Candidates, trust.Candidate{Key: e.Key, Digest: e.Digest, Created: e.Created})
 	}
@@ -257,7 +203,7 @@ func cosignKey(t *testing.T, password string) keyPair {
 	return keyPair{priv: string(priv), pub: string(pub)}
 }
 
-// newBackend opens a backend on f's target.
+// backend opens a backend on f's target.
 func (f *fixture) backend(o Options) *Backend {
 	f.t.Helper()
 	o.Registry = f.tgt
@@ -268,6 +214,15 @@ func (f *fixture) backend(o Options) *Backend {
 	return b
 }
 
+// keyed returns a new key pair of alg, a backend signing with it and one
+// trusting it.
+func (f *fixture) keyed(alg string) (k keyPair, signer, reader *Backend) {
+	f.t.Helper()
+	k = newKey(f.t, alg)
+	return k, f.backend(Options{Key: k.priv}), f.backend(Options{PublicKey: k.pub})
+}
+
+// sign signs e with b.
 func (f *fixture) sign(b *Backend, e store.Entry) trust.Signed {
 	f.t.Helper()
 	s, err := b.Sign(f.ctx, f.binding(e))

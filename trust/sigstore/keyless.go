@@ -7,7 +7,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -29,6 +27,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/httpx"
 )
 
 // maxResponse caps what Fulcio, Rekor and a TSA may answer.
@@ -167,30 +166,52 @@ func (b *Backend) keylessBundle(ctx context.Context, payload []byte) (*protobund
 	return pb, signer, nil
 }
 
+// defaultTransport is the transport to Fulcio, Rekor and timestamp
+// authorities when Options.Transport is nil: internal/httpx's bounded one,
+// shared by every Backend so that connections are reused.
+var defaultTransport = httpx.Transport(false)
+
+// httpClient is the client for the keyless signing services; a whole
+// exchange (headers and body) is bounded by two minutes.
 func (b *Backend) httpClient() *http.Client {
 	t := b.transport
 	if t == nil {
-		t = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout:   15 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
-		}
+		t = defaultTransport
 	}
 	return &http.Client{Transport: t, Timeout: 2 * time.Minute}
 }
 
-// post sends body and returns the response body of an accepted answer.
+// post sends body and returns the status, headers and body of an answer
+// whose status is one of ok.
 func (b *Backend) post(ctx context.Context, url, contentType string, body []byte, header http.Header, ok ...int) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	return b.exchange(ctx, http.MethodPost, url, contentType, body, header, ok...)
+}
+
+// get returns the body of a 200 answer to a GET of url.
+func (b *Backend) get(ctx context.Context, url string) ([]byte, error) {
+	_, _, data, err := b.exchange(ctx, http.MethodGet, url, "", nil, nil, http.StatusOK)
+	return data, err
+}
+
+// exchange is one request to a keyless signing service: body (none when
+// nil) of contentType with header, an answer of at most maxResponse bytes
+// whose status must be one of ok; any other status is an error quoting the
+// start of the answer.
+func (b *Backend) exchange(ctx context.Context, method, url, contentType string, body []byte, header http.Header, ok ...int) (int, http.Header, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Content-Type", contentType)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("User-Agent", "manifesto")
 	resp, err := b.httpClient().Do(req)
 	if err != nil {
@@ -359,27 +380,6 @@ func (b *Backend) rekorEntry(ctx context.Context, base string, pb *protobundle.B
 		}
 	}
 	return parseRekorResponse(data)
-}
-
-func (b *Backend) get(ctx context.Context, url string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("User-Agent", "manifesto")
-	resp, err := b.httpClient().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %s", url, resp.Status)
-	}
-	return data, nil
 }
 
 // rekorLogEntry is one entry of a Rekor v1 API answer.

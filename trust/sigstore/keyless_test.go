@@ -15,7 +15,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
-	"github.com/manifesto-dev/manifesto/trust/sigstore/sigstoretest"
+	"github.com/manifesto-dev/manifesto/internal/sigstoretest"
+	"github.com/manifesto-dev/manifesto/internal/testimage"
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -37,7 +38,8 @@ func (f *fixture) keylessReader(ss *sigstoretest.Sigstore, o Options) *Backend {
 // certificate with the identity as SAN, Rekor entry with promise and proof,
 // TSA timestamp) verify for the trusted identity and issuer only.
 func TestKeylessVerify(t *testing.T) {
-	f := newFixture(t, "fallback")
+	t.Parallel()
+	f := newFixture(t, testimage.Fallback)
 	ss := sigstoretest.New(t, workflow, sigstoretest.GitHubIssuer)
 	e := f.put("approval", `{"v":1}`)
 	f.attach(e, Must(ss.Bundle(workflow, sigstoretest.GitHubIssuer, Must(Statement(f.binding(e))))))
@@ -103,7 +105,8 @@ func TestKeylessVerify(t *testing.T) {
 
 // TestKeylessBundleChecks covers the checks of one keyless bundle.
 func TestKeylessBundleChecks(t *testing.T) {
-	f := newFixture(t, "layout")
+	t.Parallel()
+	f := newFixture(t, testimage.Layout)
 	ss := sigstoretest.New(t, workflow, sigstoretest.GitHubIssuer)
 	e := f.put("approval", "{}")
 	hexPart := strings.TrimPrefix(e.Digest, "sha256:")
@@ -167,7 +170,8 @@ func between(s, from, to string) string {
 // job's OIDC token, a certificate from Fulcio, an entry in Rekor, all
 // through their HTTP APIs (fakes backed by a virtual Sigstore).
 func TestKeylessSign(t *testing.T) {
-	f := newFixture(t, "fallback")
+	t.Parallel()
+	f := newFixture(t, testimage.Fallback)
 	ss := sigstoretest.New(t, workflow, sigstoretest.GitHubIssuer)
 	env := map[string]string{}
 	for _, kv := range ss.GitHubEnv() {
@@ -237,6 +241,7 @@ func TestKeylessSign(t *testing.T) {
 }
 
 func TestSigningConfig(t *testing.T) {
+	t.Parallel()
 	sc := `{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json",
 	 "caUrls":[{"url":"https://fulcio.example.com","majorApiVersion":1,"validFor":{"start":"2020-01-01T00:00:00Z"}}],
 	 "rekorTlogUrls":[{"url":"https://rekor2.example.com","majorApiVersion":2,"validFor":{"start":"2024-01-01T00:00:00Z"}},
@@ -260,6 +265,7 @@ func TestSigningConfig(t *testing.T) {
 }
 
 func TestTokenSubject(t *testing.T) {
+	t.Parallel()
 	enc := base64.RawURLEncoding.EncodeToString
 	for claims, want := range map[string]string{
 		`{"sub":"repo:a/b:ref:refs/heads/main"}`:             "repo:a/b:ref:refs/heads/main",

@@ -153,20 +153,26 @@ func newKeypair(s crypto.Signer) (*keypair, error) {
 	return kp, nil
 }
 
+// GetHashAlgorithm is the hash the key signs over.
 func (k *keypair) GetHashAlgorithm() protocommon.HashAlgorithm {
 	return k.alg.GetProtoHashType()
 }
 
+// GetSigningAlgorithm is the key's signature algorithm.
 func (k *keypair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
 	return k.alg.GetSignatureAlgorithm()
 }
 
+// GetHint is cosign's key hint (see keypair).
 func (k *keypair) GetHint() []byte { return k.hint }
 
+// GetKeyAlgorithm names the key type ("ECDSA", "ED25519", "RSA").
 func (k *keypair) GetKeyAlgorithm() string { return k.name }
 
+// GetPublicKey is the public half.
 func (k *keypair) GetPublicKey() crypto.PublicKey { return k.pub }
 
+// GetPublicKeyPem is the public half as PEM.
 func (k *keypair) GetPublicKeyPem() (string, error) {
 	b, err := cryptoutils.MarshalPublicKeyToPEM(k.pub)
 	return string(b), err

@@ -22,11 +22,13 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/sigstoretest"
+	"github.com/manifesto-dev/manifesto/internal/testimage"
 	"github.com/manifesto-dev/manifesto/trust"
-	"github.com/manifesto-dev/manifesto/trust/sigstore/sigstoretest"
 )
 
 func TestNewValidatesOptions(t *testing.T) {
+	t.Parallel()
 	k := newKey(t, "ecdsa")
 	for name, o := range map[string]Options{
 		"key not PEM":                {Key: "not a key"},
@@ -66,6 +68,7 @@ func TestNewValidatesOptions(t *testing.T) {
 }
 
 func TestEncryptedCosignKey(t *testing.T) {
+	t.Parallel()
 	k := cosignKey(t, "correct horse")
 	if !strings.Contains(k.priv, "ENCRYPTED SIGSTORE PRIVATE KEY") {
 		t.Fatalf("not cosign's format: %.60s", k.priv)
@@ -79,7 +82,7 @@ func TestEncryptedCosignKey(t *testing.T) {
 			t.Errorf("%s: error shows the password", name)
 		}
 	}
-	f := newFixture(t, "fallback")
+	f := newFixture(t, testimage.Fallback)
 	b := f.backend(Options{Key: k.priv, Password: "correct horse"})
 	e := f.put("approval", `{"ok":true}`)
 	s := f.sign(b, e)
@@ -95,9 +98,13 @@ func TestEncryptedCosignKey(t *testing.T) {
 // TestKeyed is the fail-closed contract for keyed signatures, on each kind
 // of store.
 func TestKeyed(t *testing.T) {
-	for _, kind := range storeKinds {
+	t.Parallel()
+	for _, kind := range testimage.Kinds {
 		for _, alg := range []string{"ecdsa", "ed25519"} {
-			t.Run(kind+"/"+alg, func(t *testing.T) { testKeyed(t, kind, alg) })
+			t.Run(kind+"/"+alg, func(t *testing.T) {
+				t.Parallel()
+				testKeyed(t, kind, alg)
+			})
 		}
 	}
 }
@@ -157,10 +164,9 @@ func testKeyed(t *testing.T, kind, alg string) {
 // TestMovedAndTampered: a signature copied onto another entry, a bundle
 // whose statement was edited, junk bundles and a lying listing.
 func TestMovedAndTampered(t *testing.T) {
-	f := newFixture(t, "fallback")
-	k := newKey(t, "ecdsa")
-	signer := f.backend(Options{Key: k.priv})
-	reader := f.backend(Options{PublicKey: k.pub})
+	t.Parallel()
+	f := newFixture(t, testimage.Fallback)
+	_, signer, reader := f.keyed("ecdsa")
 	signed := f.put("approval", `{"v":1}`)
 	f.sign(signer, signed)
 	bundle := f.bundles(signed)[0]
@@ -197,7 +203,7 @@ func TestMovedAndTampered(t *testing.T) {
 	if err != nil || len(vs) != 1 || !vs[0].Created.Equal(signed.Created) {
 		t.Errorf("future-dated listing: %+v %v", vs, err)
 	}
-	q = trust.Query{Repository: f.repo, Subject: f.subject, Key: "deploy", Candidates: []trust.Candidate{{Key: "deploy", Digest: signed.Digest}}}
+	q = trust.Query{Repository: f.storage.Path, Subject: f.subject, Key: "deploy", Candidates: []trust.Candidate{{Key: "deploy", Digest: signed.Digest}}}
 	if got := f.verified(reader, q); len(got) != 0 {
 		t.Errorf("relabelled entry verified as another key: %v", got)
 	}
@@ -207,10 +213,8 @@ func TestMovedAndTampered(t *testing.T) {
 	}
 
 	// Replayed on another image: the same signed entry listed for image 2.
-	other := f.pushImage("v2")
-	ot := f.open(other)
-	od, _ := ot.Subject(f.ctx)
-	q = trust.Query{Subject: od.Digest.String(), Key: "approval", Candidates: []trust.Candidate{{Key: "approval", Digest: signed.Digest}}}
+	_, otherSubject := f.otherImage("v2")
+	q = trust.Query{Subject: otherSubject, Key: "approval", Candidates: []trust.Candidate{{Key: "approval", Digest: signed.Digest}}}
 	if got := f.verified(reader, q); len(got) != 0 {
 		t.Errorf("replayed on another image: verified %v", got)
 	}
@@ -220,10 +224,9 @@ func TestMovedAndTampered(t *testing.T) {
 // sign` makes) is accepted when the entry manifest, read by its digest,
 // names the image and key.
 func TestCosignStyleSignature(t *testing.T) {
-	f := newFixture(t, "referrers")
-	k := newKey(t, "ecdsa")
-	signer := f.backend(Options{Key: k.priv})
-	reader := f.backend(Options{PublicKey: k.pub})
+	t.Parallel()
+	f := newFixture(t, testimage.Referrers)
+	_, signer, reader := f.keyed("ecdsa")
 	e := f.put("approval", `{"v":1}`)
 	pb, _, err := signer.bundle(f.ctx, sigstoretest.Statement(e.Digest, nil))
 	if err != nil {
@@ -240,10 +243,9 @@ func TestCosignStyleSignature(t *testing.T) {
 		t.Errorf("relabelled cosign-signed entry verified: %v", got)
 	}
 	// On another image, the manifest's subject is not that image.
-	ot := f.open(f.pushImage("v2"))
-	od, _ := ot.Subject(f.ctx)
+	ot, otherSubject := f.otherImage("v2")
 	r2 := &Backend{reg: ot, keyVerifiers: reader.keyVerifiers, fingerprint: reader.fingerprint, now: time.Now}
-	q = trust.Query{Subject: od.Digest.String(), Key: "approval", Candidates: []trust.Candidate{{Key: "approval", Digest: e.Digest}}}
+	q = trust.Query{Subject: otherSubject, Key: "approval", Candidates: []trust.Candidate{{Key: "approval", Digest: e.Digest}}}
 	if got, err := r2.Verify(f.ctx, q); err != nil || len(got) != 0 {
 		t.Errorf("cosign-signed entry replayed on another image: %v %v", got, err)
 	}
@@ -264,11 +266,12 @@ func TestCosignStyleSignature(t *testing.T) {
 // bundles its signer makes with a key (as `cosign sign --key` does) verify
 // with ours.
 func TestInteropWithSigstoreGo(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"ecdsa", "ed25519"} {
 		t.Run(alg, func(t *testing.T) {
-			f := newFixture(t, "fallback")
-			k := newKey(t, alg)
-			signer := f.backend(Options{Key: k.priv})
+			t.Parallel()
+			f := newFixture(t, testimage.Fallback)
+			k, signer, reader := f.keyed(alg)
 			e := f.put("approval", "{}")
 			f.sign(signer, e)
 			data := f.bundles(e)[0]
@@ -305,7 +308,6 @@ func TestInteropWithSigstoreGo(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.attach(e2, Must(protojson.Marshal(pb)))
-			reader := f.backend(Options{PublicKey: k.pub})
 			if got := f.verified(reader, f.query("approval")); !reflect.DeepEqual(got, []string{e2.Digest, e.Digest}) {
 				t.Errorf("verified %v, want the sigstore-go-signed entry first", got)
 			}
@@ -316,7 +318,8 @@ func TestInteropWithSigstoreGo(t *testing.T) {
 // TestConcurrentSigners: signatures attached at once to one entry, through
 // the fallback index, are all kept.
 func TestConcurrentSigners(t *testing.T) {
-	f := newFixture(t, "fallback")
+	t.Parallel()
+	f := newFixture(t, testimage.Fallback)
 	e := f.put("approval", "{}")
 	const n = 8
 	keys := make([]keyPair, n)
@@ -348,11 +351,11 @@ func TestConcurrentSigners(t *testing.T) {
 }
 
 func TestRegistryErrorsFailClosed(t *testing.T) {
-	f := newFixture(t, "fallback")
-	k := newKey(t, "ecdsa")
+	t.Parallel()
+	f := newFixture(t, testimage.Fallback)
+	k, signer, reader := f.keyed("ecdsa")
 	e := f.put("approval", "{}")
-	f.sign(f.backend(Options{Key: k.priv}), e)
-	reader := f.backend(Options{PublicKey: k.pub})
+	f.sign(signer, e)
 	reader.reg = failingRegistry{f.tgt}
 	if _, err := reader.Verify(f.ctx, f.query("approval")); err == nil || !strings.Contains(err.Error(), "registry down") {
 		t.Errorf("Verify with a failing registry: %v, want the error", err)
@@ -364,6 +367,48 @@ func TestRegistryErrorsFailClosed(t *testing.T) {
 	}
 }
 
+// TestVerifyErrorAmongMany: with more candidates than workers, one that
+// fails to list fails the whole read with its own error (not the
+// cancellation it causes in the others), and a read whose context was
+// cancelled fails with context.Canceled.
+func TestVerifyErrorAmongMany(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testimage.Referrers)
+	_, signer, reader := f.keyed("ecdsa")
+	var bad string
+	for i := range 3 * verifyWorkers {
+		e := f.put("approval", fmt.Sprintf(`{"v":%d}`, i))
+		f.sign(signer, e)
+		if i == verifyWorkers+1 {
+			bad = e.Digest
+		}
+	}
+	reader.reg = failingOneRegistry{Registry: f.tgt, digest: bad}
+	_, err := reader.Verify(f.ctx, f.query("approval"))
+	if err == nil || !strings.Contains(err.Error(), "registry down for "+bad) || errors.Is(err, context.Canceled) {
+		t.Errorf("Verify with one failing candidate: %v, want its error", err)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+	reader.reg = f.tgt
+	if _, err := reader.Verify(ctx, f.query("approval")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Verify with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// failingOneRegistry fails to list the referrers of one digest.
+type failingOneRegistry struct {
+	Registry
+	digest string
+}
+
+func (r failingOneRegistry) ReferrersOf(ctx context.Context, of v1.Descriptor, artifactType string) ([]v1.Descriptor, error) {
+	if of.Digest.String() == r.digest {
+		return nil, errors.New("registry down for " + r.digest)
+	}
+	return r.Registry.ReferrersOf(ctx, of, artifactType)
+}
+
 type failingRegistry struct{ Registry }
 
 func (failingRegistry) ReferrersOf(context.Context, v1.Descriptor, string) ([]v1.Descriptor, error) {
@@ -371,6 +416,7 @@ func (failingRegistry) ReferrersOf(context.Context, v1.Descriptor, string) ([]v1
 }
 
 func TestStatement(t *testing.T) {
+	t.Parallel()
 	created := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
 	b := trust.Binding{Subject: "sha256:" + strings.Repeat("b", 64), Key: "test-results", Entry: "sha256:" + strings.Repeat("a", 64), Created: created}
 	got := string(Must(Statement(b)))

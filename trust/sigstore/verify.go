@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
-	"sync"
 	"time"
 
 	ct "github.com/google/certificate-transparency-go"
@@ -23,6 +21,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/trust"
@@ -30,9 +29,6 @@ import (
 
 // verifyWorkers bounds how many candidates are checked at once.
 const verifyWorkers = 4
-
-// emptyConfigType is the config media type of artifacts such as bundles.
-const emptyConfigType = "application/vnd.oci.empty.v1+json"
 
 // Verify returns the candidates of q (of q.Key, or all when it is empty)
 // that carry a valid signature of the trusted identity, newest first
@@ -66,25 +62,17 @@ func (b *Backend) Verify(ctx context.Context, q trust.Query) ([]trust.Verified, 
 
 	results := make([]*trust.Verified, len(cands))
 	errs := make([]error, len(cands))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(verifyWorkers, len(cands)) {
-		wg.Go(func() {
-			for i := range next {
-				results[i], errs[i] = b.verifyCandidate(ctx, reg, q, cands[i])
-				if errs[i] != nil {
-					cancel()
-				}
-			}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(verifyWorkers)
+	for i, c := range cands {
+		g.Go(func() error {
+			// The first error cancels gctx for the candidates still
+			// being checked and those not started yet.
+			results[i], errs[i] = b.verifyCandidate(gctx, reg, q, c)
+			return errs[i]
 		})
 	}
-	for i := range cands {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait() // errs holds every error, in candidate order
 	for _, e := range errs {
 		// The first real error says what went wrong; the other workers'
 		// cancellations add nothing.
@@ -101,12 +89,7 @@ func (b *Backend) Verify(ctx context.Context, q trust.Query) ([]trust.Verified, 
 			out = append(out, *v)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
-		}
-		return out[i].Digest > out[j].Digest
-	})
+	trust.SortNewest(out)
 	return out, nil
 }
 
@@ -151,7 +134,7 @@ func (b *Backend) verifyCandidate(ctx context.Context, reg Registry, q trust.Que
 		return nil, fmt.Errorf("sigstore: signatures of %s: %w", c.Digest, err)
 	}
 	for _, d := range ds {
-		if d.ArtifactType != "" && d.ArtifactType != BundleMediaType && d.ArtifactType != emptyConfigType {
+		if d.ArtifactType != "" && d.ArtifactType != BundleMediaType && d.ArtifactType != string(types.OCIEmptyJSON) {
 			continue
 		}
 		m, layers, err := reg.FetchArtifact(ctx, d)
