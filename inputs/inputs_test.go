@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -160,6 +161,13 @@ func TestHappyPaths(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromArgs(%q): %v", tt.args, err)
 			}
+			if got.Secrets == nil {
+				t.Errorf("FromArgs(%q) returned no secrets registry", tt.args)
+			}
+			if p := got.Request.Registry.Password; p != "" && !got.Secrets.Contains(p) {
+				t.Errorf("FromArgs(%q): the password is not a registered secret", tt.args)
+			}
+			got.Secrets = nil
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("FromArgs(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
 			}
@@ -269,7 +277,7 @@ func TestUsageErrors(t *testing.T) {
 			if strings.ContainsAny(msg, "\r\n") {
 				t.Errorf("message is not one line: %q", msg)
 			}
-			if got != (Command{}) {
+			if !reflect.DeepEqual(got, Command{}) {
 				t.Errorf("FromArgs(%q) returned %+v with its error", tt.args, got)
 			}
 			if out != "" {
@@ -589,7 +597,7 @@ func TestHelp(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromArgs(%q): %v", tt.args, err)
 			}
-			if c != (Command{}) {
+			if !reflect.DeepEqual(c, Command{}) {
 				t.Errorf("FromArgs(%q) = %+v, want the zero Command", tt.args, c)
 			}
 			for _, w := range tt.want {
@@ -622,7 +630,7 @@ func TestRedact(t *testing.T) {
 		{`a-long-secret-value!`, "long-secret", `a-[redacted]-value!`},
 		{`xlongsecretvaluex`, "longsecretvalue", `x[redacted]x`},
 	} {
-		if got := redact(tt.msg, tt.secret); got != tt.want {
+		if got := secret.New(tt.secret).Redact(tt.msg); got != tt.want {
 			t.Errorf("redact(%q, %q) = %q, want %q", tt.msg, tt.secret, got, tt.want)
 		}
 	}

@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -50,6 +51,11 @@ func newStepWS(t *testing.T) stepWS {
 	writeFile(t, filepath.Join(ws.dir, ws.value), `{"tests":1}`)
 	writeFile(t, filepath.Join(ws.outside, "secret.txt"), "runner secret")
 	return ws
+}
+
+// basic is the base64 "user:pass" of HTTP Basic auth.
+func basic(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -304,8 +310,8 @@ func TestStepDefaults(t *testing.T) {
 			if st.Workspace != tt.workspace || st.OutputsFormat != tt.format || st.OutputsFile != tt.outFile {
 				t.Errorf("got workspace %q format %q file %q, want %q %q %q", st.Workspace, st.OutputsFormat, st.OutputsFile, tt.workspace, tt.format, tt.outFile)
 			}
-			if !st.Summary || st.ResultsDir != "" || len(st.Secrets) != 0 {
-				t.Errorf("got summary %v results dir %q secrets %d", st.Summary, st.ResultsDir, len(st.Secrets))
+			if !st.Summary || st.ResultsDir != "" || len(st.Secrets.Masks()) != 0 {
+				t.Errorf("got summary %v results dir %q secrets %d", st.Summary, st.ResultsDir, len(st.Secrets.Masks()))
 			}
 			if len(st.Ops) != 1 || !st.Ops[0].FailOnMissing || st.Ops[0].ID != "" {
 				t.Errorf("got ops %+v", st.Ops)
@@ -514,8 +520,8 @@ func TestStepsFile(t *testing.T) {
 	if !reflect.DeepEqual(st.Ops, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", st.Ops, want)
 	}
-	if !reflect.DeepEqual(st.Secrets, []string{secretPassword}) {
-		t.Errorf("secrets %q", st.Secrets)
+	if got := st.Secrets.Masks(); !reflect.DeepEqual(got, []string{secretPassword, basic("ci", secretPassword)}) {
+		t.Errorf("secrets %q", got)
 	}
 
 	t.Run("one step needs no id", func(t *testing.T) {
@@ -617,20 +623,22 @@ func TestStepCredentials(t *testing.T) {
 		user, pass string
 		secrets    []string
 	}{
-		{"gitlab registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg}), "gitlab-ci-token", secretCIPass, []string{secretCIPass}},
-		{"gitlab registry, host case", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "CI_REGISTRY": "GitLab.example.com:5050"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass}},
-		{"gitlab other port", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "gitlab.example.com/group/app:1.4"}), "", "", nil},
-		{"gitlab other registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": stepImg}), "", "", nil},
-		{"gitlab Docker Hub registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "alpine", "CI_REGISTRY": "docker.io"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass}},
-		{"gitlab explicit credentials win", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "MANIFESTO_USERNAME": "me", "MANIFESTO_PASSWORD": secretPassword}), "me", secretPassword, []string{secretPassword}},
-		{"gitlab registry vars outside GitLab", env(gitlab, map[string]string{"GITLAB_CI": "", "MANIFESTO_IMAGE": glImg}), "", "", nil},
-		{"github ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg}), "octocat", secretToken, []string{secretToken}},
+		// CI_REGISTRY_PASSWORD is a secret whenever it is set; the Basic
+		// form joins it when the credentials are used.
+		{"gitlab registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg}), "gitlab-ci-token", secretCIPass, []string{secretCIPass, basic("gitlab-ci-token", secretCIPass)}},
+		{"gitlab registry, host case", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "CI_REGISTRY": "GitLab.example.com:5050"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass, basic("gitlab-ci-token", secretCIPass)}},
+		{"gitlab other port", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "gitlab.example.com/group/app:1.4"}), "", "", []string{secretCIPass}},
+		{"gitlab other registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": stepImg}), "", "", []string{secretCIPass}},
+		{"gitlab Docker Hub registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "alpine", "CI_REGISTRY": "docker.io"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass, basic("gitlab-ci-token", secretCIPass)}},
+		{"gitlab explicit credentials win", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "MANIFESTO_USERNAME": "me", "MANIFESTO_PASSWORD": secretPassword}), "me", secretPassword, []string{secretPassword, secretCIPass, basic("me", secretPassword)}},
+		{"gitlab registry vars outside GitLab", env(gitlab, map[string]string{"GITLAB_CI": "", "MANIFESTO_IMAGE": glImg}), "", "", []string{secretCIPass}},
+		{"github ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg}), "octocat", secretToken, []string{secretToken, basic("octocat", secretToken)}},
 		{"github token not sent to another registry", env(github, map[string]string{"INPUT_IMAGE": stepImg}), "", "", []string{secretToken}},
 		{"github token not sent to Docker Hub", env(github, map[string]string{"INPUT_IMAGE": "alpine"}), "", "", []string{secretToken}},
-		{"github explicit credentials win on ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg, "INPUT_USERNAME": "bot", "INPUT_PASSWORD": secretPassword}), "bot", secretPassword, []string{secretPassword, secretToken}},
+		{"github explicit credentials win on ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg, "INPUT_USERNAME": "bot", "INPUT_PASSWORD": secretPassword}), "bot", secretPassword, []string{secretPassword, secretToken, basic("bot", secretPassword)}},
 		{"github ghcr.io without actor", env(github, map[string]string{"INPUT_IMAGE": ghImg, "GITHUB_ACTOR": ""}), "", "", []string{secretToken}},
 		{"github_token outside GitHub", map[string]string{"MANIFESTO_OPERATION": "list", "MANIFESTO_IMAGE": ghImg, "GITHUB_ACTOR": "octocat", "MANIFESTO_GITHUB_TOKEN": secretToken}, "", "", []string{secretToken}},
-		{"unused password variable is still a secret", env(drEnv, map[string]string{"PLUGIN_OPERATION": "list", "PLUGIN_IMAGE": stepImg, "PLUGIN_USERNAME": "ci", "PLUGIN_PASSWORD": secretPassword, "MANIFESTO_PASSWORD": "other-secret-value"}), "ci", secretPassword, []string{secretPassword, "other-secret-value"}},
+		{"unused password variable is still a secret", env(drEnv, map[string]string{"PLUGIN_OPERATION": "list", "PLUGIN_IMAGE": stepImg, "PLUGIN_USERNAME": "ci", "PLUGIN_PASSWORD": secretPassword, "MANIFESTO_PASSWORD": "other-secret-value"}), "ci", secretPassword, []string{secretPassword, "other-secret-value", basic("ci", secretPassword)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -642,8 +650,8 @@ func TestStepCredentials(t *testing.T) {
 			if r.Username != tt.user || r.Password != tt.pass {
 				t.Errorf("got user %q password %q, want %q %q", r.Username, r.Password, tt.user, tt.pass)
 			}
-			if !reflect.DeepEqual(st.Secrets, tt.secrets) {
-				t.Errorf("secrets %q, want %q", st.Secrets, tt.secrets)
+			if got := st.Secrets.Masks(); !reflect.DeepEqual(got, tt.secrets) {
+				t.Errorf("secrets %q, want %q", got, tt.secrets)
 			}
 		})
 	}
@@ -704,11 +712,11 @@ func TestStepNoSecretInErrors(t *testing.T) {
 		// Secrets come back with the error, for masking.
 		for _, s := range []string{secretPassword, secretToken, "another-secret-value"} {
 			found := false
-			for _, have := range st.Secrets {
+			for _, have := range st.Secrets.Masks() {
 				found = found || have == s
 			}
 			if !found {
-				t.Errorf("%d: Secrets %d entries, missing one", i, len(st.Secrets))
+				t.Errorf("%d: Secrets %d entries, missing one", i, len(st.Secrets.Masks()))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -41,7 +42,7 @@ func TestTrustFlags(t *testing.T) {
 			func(o steps.TrustOptions) bool {
 				return o.Notary.Server == "http://127.0.0.1:4443" && o.Notary.Key == pem
 			}},
-		{"no trust", []string{"list", img}, nil, func(o steps.TrustOptions) bool { return o == steps.TrustOptions{} }},
+		{"no trust", []string{"list", img}, nil, func(o steps.TrustOptions) bool { return reflect.DeepEqual(o, steps.TrustOptions{}) }},
 	}
 	for _, tc := range ok {
 		cmd, _, err := parse(tc.args, tc.env, "")
@@ -99,7 +100,7 @@ func TestStepTrustDefaults(t *testing.T) {
 		t.Fatalf("step = %+v, %v", st, err)
 	}
 	masked := false
-	for _, s := range st.Secrets {
+	for _, s := range st.Secrets.Masks() {
 		masked = masked || strings.Contains(s, "secret-key-material")
 	}
 	if !masked {

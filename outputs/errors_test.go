@@ -46,7 +46,7 @@ func TestError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			Error(&buf, tt.err)
+			Error(&buf, tt.err, nil)
 			got, err := lines(buf.String())
 			if err != nil {
 				t.Fatalf("%v: %q", err, buf.String())
@@ -88,7 +88,7 @@ func TestWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			Warnings(&buf, steps.Result{Operation: steps.OpList, Warnings: tt.warnings})
+			Warnings(&buf, steps.Result{Operation: steps.OpList, Warnings: tt.warnings}, nil)
 			got, err := lines(buf.String())
 			if err != nil {
 				t.Fatalf("%v: %q", err, buf.String())

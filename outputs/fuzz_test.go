@@ -346,7 +346,7 @@ func FuzzError(f *testing.F) {
 			err = p
 		}
 		var buf bytes.Buffer
-		Error(&buf, err)
+		Error(&buf, err, nil)
 		out := buf.String()
 		if err == nil {
 			if out != "" {

@@ -167,7 +167,7 @@ func TestGitHubSummary(t *testing.T) {
 		{Result: steps.Result{Operation: steps.OpPut, Image: " `x "}, Err: fmt.Errorf("put: %w", errdef.ErrUnauthorized)},
 	}
 	var buf bytes.Buffer
-	if err := GitHubSummary(&buf, rows); err != nil {
+	if err := GitHubSummary(&buf, rows, nil); err != nil {
 		t.Fatal(err)
 	}
 	p := parseSummary(t, buf.String())
@@ -201,7 +201,7 @@ func TestGitHubSummary(t *testing.T) {
 
 func TestGitHubSummaryEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	if err := GitHubSummary(&buf, nil); err != nil {
+	if err := GitHubSummary(&buf, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	p := parseSummary(t, buf.String())
@@ -228,7 +228,7 @@ func TestGitHubSummaryLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := githubSummary(tt.rows, tt.limit)
+			s := githubSummary(tt.rows, tt.limit, nil)
 			if len(s) > tt.limit {
 				t.Fatalf("summary is %d bytes, limit %d", len(s), tt.limit)
 			}
@@ -264,7 +264,7 @@ func TestGitHubSummaryLimit(t *testing.T) {
 }
 
 func TestGitHubSummaryWriteError(t *testing.T) {
-	if err := GitHubSummary(failWriter{}, nil); err == nil {
+	if err := GitHubSummary(failWriter{}, nil, nil); err == nil {
 		t.Error("GitHubSummary succeeded on a failing writer")
 	}
 }
@@ -289,7 +289,7 @@ func TestSummaryResult(t *testing.T) {
 		}
 	}
 	// A failure with nothing but an empty error still makes a readable line.
-	if got := summaryFailure(SummaryRow{Err: errors.New(" \n ")}); got != "- unknown error\n" {
+	if got := summaryFailure(SummaryRow{Err: errors.New(" \n ")}, nil); got != "- unknown error\n" {
 		t.Errorf("bare failure line = %q", got)
 	}
 }
