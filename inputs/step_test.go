@@ -122,6 +122,7 @@ func checkUsage(t *testing.T, err error, want ...string) {
 }
 
 func TestDetectSystem(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		env  map[string]string
 		want System
@@ -152,6 +153,7 @@ func TestDetectSystem(t *testing.T) {
 // TestStepSources covers where every system reads its inputs from, both
 // Drone/Woodpecker manglings, and precedence over MANIFESTO_*.
 func TestStepSources(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	type want struct {
 		image, key, mediaType, platform string
@@ -222,6 +224,7 @@ func TestStepSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if tt.name == "generic reads MANIFESTO_" {
 				// "On" is not one of true/false/1/0/yes/no.
@@ -247,6 +250,7 @@ func TestStepSources(t *testing.T) {
 }
 
 func TestStepBooleans(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	base := env(drEnv, map[string]string{"PLUGIN_OPERATION": "list", "PLUGIN_IMAGE": stepImg})
 	for _, tt := range []struct {
@@ -282,6 +286,7 @@ func TestStepBooleans(t *testing.T) {
 }
 
 func TestStepDefaults(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	other := t.TempDir()
 	tests := []struct {
@@ -303,6 +308,7 @@ func TestStepDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if err != nil {
 				t.Fatal(err)
@@ -320,6 +326,7 @@ func TestStepDefaults(t *testing.T) {
 	}
 
 	t.Run("tekton", func(t *testing.T) {
+		t.Parallel()
 		results := t.TempDir()
 		st, err := ws.fromStep(map[string]string{"MANIFESTO_OUTPUTS_FORMAT": "tekton", "MANIFESTO_RESULTS_DIR": results, "MANIFESTO_OPERATION": "list", "MANIFESTO_IMAGE": stepImg, "MANIFESTO_SUMMARY": "false"})
 		if err != nil {
@@ -332,6 +339,7 @@ func TestStepDefaults(t *testing.T) {
 }
 
 func TestStepSingleOperation(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	if err := os.MkdirAll(ws.abs("out"), 0o755); err != nil {
 		t.Fatal(err)
@@ -365,6 +373,7 @@ func TestStepSingleOperation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if err != nil {
 				t.Fatal(err)
@@ -380,6 +389,7 @@ func TestStepSingleOperation(t *testing.T) {
 }
 
 func TestStepUsageErrors(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	if err := os.Symlink(ws.outside, ws.abs("link")); err != nil {
 		t.Fatal(err)
@@ -488,6 +498,7 @@ func TestStepUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			checkUsage(t, err, tt.want...)
 			if st.System != "" || st.Ops != nil || st.Workspace != "" {
@@ -498,6 +509,7 @@ func TestStepUsageErrors(t *testing.T) {
 }
 
 func TestStepsFile(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	st, err := ws.fromStep(env(drEnv, map[string]string{
 		"DRONE_WORKSPACE":        ws.dir,
@@ -525,6 +537,7 @@ func TestStepsFile(t *testing.T) {
 	}
 
 	t.Run("one step needs no id", func(t *testing.T) {
+		t.Parallel()
 		st, err := ws.fromStep(map[string]string{"MANIFESTO_STEPS_FILE": testdataPath(t, "one_step.yml"), "MANIFESTO_IMAGE": stepImg})
 		if err != nil {
 			t.Fatal(err)
@@ -535,6 +548,7 @@ func TestStepsFile(t *testing.T) {
 	})
 
 	t.Run("relative to the workspace, image and platform from inputs", func(t *testing.T) {
+		t.Parallel()
 		data, err := os.ReadFile(testdataPath(t, "no_image.yml"))
 		if err != nil {
 			t.Fatal(err)
@@ -557,6 +571,7 @@ func TestStepsFile(t *testing.T) {
 	})
 
 	t.Run("fail_on_missing input is the default of get entries", func(t *testing.T) {
+		t.Parallel()
 		writeFile(t, ws.abs("gets.yml"), "image: "+stepImg+"\nsteps:\n  - id: a\n    operation: get\n    key: a\n  - id: b\n    operation: get\n    key: b\n    fail_on_missing: yes\n")
 		st, err := ws.fromStep(map[string]string{"MANIFESTO_STEPS_FILE": "gets.yml", "MANIFESTO_FAIL_ON_MISSING": "0"})
 		if err != nil {
@@ -569,6 +584,7 @@ func TestStepsFile(t *testing.T) {
 }
 
 func TestStepsFileErrors(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	tests := []struct {
 		file  string
@@ -599,6 +615,7 @@ func TestStepsFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(env(map[string]string{"MANIFESTO_STEPS_FILE": testdataPath(t, tt.file)}, tt.extra))
 			checkUsage(t, err, tt.want...)
 			if st.Ops != nil {
@@ -609,6 +626,7 @@ func TestStepsFileErrors(t *testing.T) {
 }
 
 func TestStepCredentials(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	gitlab := env(glEnv, map[string]string{
 		"CI_REGISTRY": "gitlab.example.com:5050", "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": secretCIPass,
@@ -642,6 +660,7 @@ func TestStepCredentials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if err != nil {
 				t.Fatal(err)
@@ -657,6 +676,7 @@ func TestStepCredentials(t *testing.T) {
 	}
 
 	t.Run("per entry of a steps file", func(t *testing.T) {
+		t.Parallel()
 		m := env(gitlab, github, map[string]string{"GITHUB_ACTIONS": "", "MANIFESTO_OPERATION": "", "INPUT_OPERATION": "", "MANIFESTO_STEPS_FILE": testdataPath(t, "mixed_registries.yml")})
 		st, err := ws.fromStep(m)
 		if err != nil {
@@ -688,6 +708,7 @@ func TestStepCredentials(t *testing.T) {
 
 // TestStepNoSecretInErrors puts secrets where a message would echo them.
 func TestStepNoSecretInErrors(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	base := env(ghEnv, map[string]string{
 		"GITHUB_WORKSPACE": ws.dir, "INPUT_USERNAME": "ci", "INPUT_PASSWORD": secretPassword,
@@ -723,6 +744,7 @@ func TestStepNoSecretInErrors(t *testing.T) {
 }
 
 func TestStepInputsList(t *testing.T) {
+	t.Parallel()
 	want := []string{"operation", "image", "key", "file", "media_type", "digest", "username", "password", "platform", "plain_http", "insecure", "steps_file", "outputs_file", "outputs_format", "results_dir", "fail_on_missing", "summary", "github_token", "trust", "verify", "notary_server", "trust_dir", "notary_role", "notary_key", "notary_root_key_id", "notary_tofu",
 		"sigstore_key", "public_key", "fulcio_url", "rekor_url", "signing_config", "certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root"}
 	if got := StepInputs(); !reflect.DeepEqual(got, want) {

@@ -20,6 +20,7 @@ const (
 )
 
 func TestSigstoreFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -116,6 +117,7 @@ func TestSigstoreFlags(t *testing.T) {
 // TestStepSigstore: the step reads the sigstore inputs, masks the key, and
 // action.yml's empty defaults are not settings.
 func TestStepSigstore(t *testing.T) {
+	t.Parallel()
 	ws := t.TempDir()
 	e := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "INPUT_OPERATION": "get", "INPUT_KEY": "approval",
 		"INPUT_IMAGE": "registry.example.com/team/app:1", "INPUT_TRUST": "sigstore", "INPUT_SIGSTORE_KEY": testSigstoreKey,

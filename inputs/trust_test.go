@@ -15,6 +15,7 @@ import (
 const testRootID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func TestTrustFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "ci.key")
 	pem := "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
@@ -86,6 +87,7 @@ func TestTrustFlags(t *testing.T) {
 // TestStepTrustDefaults: the GitHub runner exports every input with its
 // action.yml default; defaults without trust must not be taken for settings.
 func TestStepTrustDefaults(t *testing.T) {
+	t.Parallel()
 	ws := t.TempDir()
 	e := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "INPUT_OPERATION": "list",
 		"INPUT_IMAGE": "registry.example.com/team/app:1", "INPUT_NOTARY_TOFU": "false", "INPUT_VERIFY": "", "INPUT_TRUST": ""}

@@ -19,6 +19,7 @@ type panicky struct{ msg *string }
 func (p *panicky) Error() string { return *p.msg }
 
 func TestError(t *testing.T) {
+	t.Parallel()
 	var typedNil *panicky
 	long := strings.Repeat("é", 5000)
 	tests := []struct {
@@ -75,6 +76,7 @@ func TestError(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		warnings []string

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -398,20 +399,11 @@ func FuzzError(f *testing.F) {
 }
 
 // collapseControls is the documented message text: invalid UTF-8 as U+FFFD,
-// each run of control characters one space, surrounding white space trimmed.
+// each run of control characters (and Unicode line or paragraph
+// separators) one space, surrounding white space trimmed. A naive
+// reference: rune by rune through a regular expression.
 func collapseControls(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			space = true
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimSpace(b.String())
+	return strings.TrimSpace(controlRuns.ReplaceAllString(string([]rune(s)), " "))
 }
+
+var controlRuns = regexp.MustCompile("[\\p{Cc}\u2028\u2029]+")

@@ -151,6 +151,7 @@ func parseSummary(t *testing.T, s string) parsedSummary {
 }
 
 func TestGitHubSummary(t *testing.T) {
+	t.Parallel()
 	hostileErr := errors.New("registry said: a|b `c` <script>x</script> *bold* [l](u)\nsecond line\r\n| --- |")
 	hostileImage := "reg.example/a|b:`v`"
 	rows := []SummaryRow{
@@ -200,6 +201,7 @@ func TestGitHubSummary(t *testing.T) {
 }
 
 func TestGitHubSummaryEmpty(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := GitHubSummary(&buf, nil, nil); err != nil {
 		t.Fatal(err)
@@ -211,6 +213,7 @@ func TestGitHubSummaryEmpty(t *testing.T) {
 }
 
 func TestGitHubSummaryLimit(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é|`", 600) // far over the cell and message limits
 	ok := SummaryRow{Result: steps.Result{Operation: steps.OpPut, Image: long, Key: "sbom", Found: true, Entry: &entryA}}
 	bad := SummaryRow{Result: steps.Result{Operation: steps.OpGet, Image: long, Key: "sbom"}, Err: errors.New(long)}
@@ -264,12 +267,14 @@ func TestGitHubSummaryLimit(t *testing.T) {
 }
 
 func TestGitHubSummaryWriteError(t *testing.T) {
+	t.Parallel()
 	if err := GitHubSummary(failWriter{}, nil, nil); err == nil {
 		t.Error("GitHubSummary succeeded on a failing writer")
 	}
 }
 
 func TestSummaryResult(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		row  SummaryRow
 		want string

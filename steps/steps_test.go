@@ -86,6 +86,7 @@ func TestPutAndGetFiles(t *testing.T) {
 }
 
 func TestUnknownOperationAndTrustWithoutBackend(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	if _, err := Run(ctx, Request{Operation: "frob", Image: "oci:/x"}, Env{}); !errors.Is(err, errdef.ErrUsage) {
 		t.Errorf("unknown operation: %v", err)
@@ -113,6 +114,7 @@ func (f fakeTrust) Forget(context.Context, string, []trust.Binding) error       
 // from the signed data, not from the registry's listing (which could
 // re-date an old entry to make it "newest").
 func TestVerifiedUsesSignedData(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	image := layoutImage(t)
 	var digests []string
@@ -149,6 +151,7 @@ func TestVerifiedUsesSignedData(t *testing.T) {
 // that answers the fallback tag with the image itself, as GitLab does) is in
 // the Result the caller prints.
 func TestWarningsReachTheResult(t *testing.T) {
+	t.Parallel()
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	var subject string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
