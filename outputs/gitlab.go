@@ -121,7 +121,7 @@ func JSONLines(w io.Writer, outs []Output) error {
 		if !outputName.MatchString(o.Name) {
 			return fmt.Errorf("outputs: invalid output name %q", o.Name)
 		}
-		if err := enc.Encode(jsonLine{Name: o.Name, Value: o.Value}); err != nil {
+		if err := enc.Encode(jsonLine(o)); err != nil {
 			return err
 		}
 	}
