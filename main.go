@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cmd, err := inputs.FromArgs(args, getenv, stdin, stdout)
 	if err != nil {
-		outputs.Error(stderr, err)
+		outputs.Error(stderr, err, nil) // inputs redacted it already
 		return errdef.ExitCode(err)
 	}
 	switch cmd.Name {
@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return run(ctx, args, func(string) string { return "" }, stdin, stdout, stderr)
 		})
 		if err != nil {
-			outputs.Error(stderr, err)
+			outputs.Error(stderr, err, cmd.Secrets)
 			return errdef.ExitFailure
 		}
 		return errdef.ExitOK
@@ -65,12 +65,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Stdout:    stdout,
 		Progress:  outputs.NewProgress(stderr, isTerminal(stderr), progressThreshold),
 		UserAgent: "manifesto/" + buildVersion(),
-		OpenTrust: trustOpener(getenv),
+		OpenTrust: openTrust,
+		Secrets:   cmd.Secrets,
 	}
 	res, err := steps.Run(ctx, cmd.Request, env)
-	outputs.Warnings(stderr, res)
+	outputs.Warnings(stderr, res, cmd.Secrets)
 	if err != nil {
-		outputs.Error(stderr, err)
+		outputs.Error(stderr, err, cmd.Secrets)
 		return errdef.ExitCode(err)
 	}
 	if cmd.JSON {
@@ -79,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = outputs.Text(stdout, res)
 	}
 	if err != nil {
-		outputs.Error(stderr, err)
+		outputs.Error(stderr, err, cmd.Secrets)
 		return errdef.ExitFailure
 	}
 	return errdef.ExitOK

@@ -12,6 +12,7 @@ import (
 	"github.com/manifesto-dev/manifesto/inputs"
 	"github.com/manifesto-dev/manifesto/internal/atomicfile"
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/outputs"
 	"github.com/manifesto-dev/manifesto/steps"
 )
@@ -36,19 +37,13 @@ func stepMode(getenv func(string) string) bool {
 // convention. Secrets are masked before anything is printed.
 func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
 	step, err := inputs.FromStep(getenv, os.Getwd)
+	secrets := step.Secrets
 	github := inputs.DetectSystem(getenv) == inputs.SystemGitHub
 	if github {
-		// GitHub masks line by line: a multi-line secret needs each line.
-		for _, s := range step.Secrets {
-			for _, line := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
-				if strings.TrimSpace(line) != "" {
-					outputs.GitHubCommand(stdout, "add-mask", nil, line)
-				}
-			}
-		}
+		outputs.GitHubMasks(stdout, secrets)
 	}
 	if err != nil {
-		stepFailed(stdout, stderr, github, "", err)
+		stepFailed(stdout, stderr, github, "", err, secrets)
 		return errdef.ExitCode(err)
 	}
 
@@ -56,7 +51,8 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		Stdout:    io.Discard,
 		Progress:  outputs.NewProgress(stderr, false, progressThreshold),
 		UserAgent: "manifesto/" + buildVersion() + " (step; " + string(step.System) + ")",
-		OpenTrust: trustOpener(getenv),
+		OpenTrust: openTrust,
+		Secrets:   secrets,
 	}
 	var (
 		outs []outputs.Output
@@ -68,14 +64,14 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		res.Path = workspaceRelative(step.Workspace, res.Path)
 		if github {
 			for _, w := range res.Warnings {
-				outputs.GitHubCommand(stdout, "warning", nil, w)
+				outputs.GitHubCommand(stdout, "warning", nil, secrets.Redact(w))
 			}
 		} else {
-			outputs.Warnings(stderr, res)
+			outputs.Warnings(stderr, res, secrets)
 		}
 		rows = append(rows, outputs.SummaryRow{Result: res, Err: err})
 		if err != nil {
-			stepFailed(stdout, stderr, github, describe(op), err)
+			stepFailed(stdout, stderr, github, describe(op), err, secrets)
 			code = errdef.ExitCode(err)
 			break
 		}
@@ -90,14 +86,14 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	}
 
 	if err := writeOutputs(step, getenv, outs, stderr); err != nil {
-		stepFailed(stdout, stderr, github, "write outputs", err)
+		stepFailed(stdout, stderr, github, "write outputs", err, secrets)
 		if code == errdef.ExitOK {
 			code = errdef.ExitFailure
 		}
 	}
 	if github && step.Summary {
-		if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), func(w io.Writer) error { return outputs.GitHubSummary(w, rows) }); err != nil {
-			outputs.GitHubCommand(stdout, "warning", nil, "step summary not written: "+err.Error())
+		if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), func(w io.Writer) error { return outputs.GitHubSummary(w, rows, secrets) }); err != nil {
+			outputs.GitHubCommand(stdout, "warning", nil, secrets.Redact("step summary not written: "+err.Error()))
 		}
 	}
 	return code
@@ -169,14 +165,14 @@ func outcome(op inputs.Op, r steps.Result) string {
 
 // stepFailed prints the failure as the first thing a person sees: a GitHub
 // error annotation on GitHub, and one plain line on stderr everywhere.
-func stepFailed(stdout, stderr io.Writer, github bool, what string, err error) {
+func stepFailed(stdout, stderr io.Writer, github bool, what string, err error, secrets *secret.Set) {
 	if what != "" {
 		err = fmt.Errorf("%s: %w", what, err)
 	}
 	if github {
-		outputs.GitHubCommand(stdout, "error", map[string]string{"title": "manifesto"}, err.Error())
+		outputs.GitHubCommand(stdout, "error", map[string]string{"title": "manifesto"}, secrets.Redact(err.Error()))
 	}
-	outputs.Error(stderr, err)
+	outputs.Error(stderr, err, secrets)
 }
 
 // writeOutputs exports outs in the step's outputs format.

@@ -14,40 +14,33 @@ import (
 	"github.com/manifesto-dev/manifesto/trust/sigstore"
 )
 
-// trustOpener wires the trust backends into steps (which knows only the
-// steps.TrustBackend interface). getenv supplies the Notary passphrases,
-// cosign's COSIGN_PASSWORD and SIGSTORE_ID_TOKEN, and the GitHub Actions
-// OIDC variables.
-func trustOpener(getenv func(string) string) func(steps.TrustOptions, *store.Target) (steps.TrustBackend, error) {
-	return func(o steps.TrustOptions, t *store.Target) (steps.TrustBackend, error) {
-		switch o.Backend {
-		case steps.TrustNotary:
-			return openNotary(o, getenv)
-		case steps.TrustSigstore:
-			return openSigstore(o.Sigstore, t, getenv)
+// openTrust wires the trust backends into steps (which knows only the
+// steps.TrustBackend interface). The options arrive complete from inputs,
+// secrets included; t is the image's store target (nil for trust init).
+func openTrust(o steps.TrustOptions, t *store.Target) (steps.TrustBackend, error) {
+	switch o.Backend {
+	case steps.TrustNotary:
+		// The Notary client logs through the global logrus logger; its
+		// warnings would interleave with our one-line errors, which say
+		// what went wrong already.
+		logrus.SetOutput(io.Discard)
+		b, err := notary.New(o.Notary)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("trust backend %q is not available in this build", o.Backend)
+		return notaryBackend{b}, nil
+	case steps.TrustSigstore:
+		var reg sigstore.Registry
+		if t != nil { // a nil *store.Target is not a nil Registry
+			reg = t
+		}
+		b, err := sigstore.New(o.Sigstore, reg)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
-}
-
-func openNotary(o steps.TrustOptions, getenv func(string) string) (steps.TrustBackend, error) {
-	// The Notary client logs through the global logrus logger; its
-	// warnings would interleave with our one-line errors, which say what
-	// went wrong already.
-	logrus.SetOutput(io.Discard)
-	b, err := notary.New(notary.Options{
-		Server:     o.Notary.Server,
-		TrustDir:   o.Notary.TrustDir,
-		Role:       o.Notary.Role,
-		Key:        o.Notary.Key,
-		RootKeyID:  o.Notary.RootKeyID,
-		TOFU:       o.Notary.TOFU,
-		Passphrase: notary.EnvPassphrase(getenv),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return notaryBackend{b}, nil
+	return nil, fmt.Errorf("trust backend %q is not available in this build", o.Backend)
 }
 
 // notaryBackend adds the steps' Forget to trust/notary.
@@ -55,26 +48,4 @@ type notaryBackend struct{ *notary.Backend }
 
 func (n notaryBackend) Forget(ctx context.Context, repository string, bs []trust.Binding) error {
 	return n.RemoveTargets(ctx, repository, bs)
-}
-
-// openSigstore builds the Sigstore backend on the image's store target (nil
-// for trust init, which the backend refuses).
-func openSigstore(o steps.SigstoreOptions, t *store.Target, getenv func(string) string) (steps.TrustBackend, error) {
-	opts := sigstore.Options{
-		Key:                       o.Key,
-		Password:                  getenv("COSIGN_PASSWORD"),
-		FulcioURL:                 o.FulcioURL,
-		RekorURL:                  o.RekorURL,
-		SigningConfig:             []byte(o.SigningConfig),
-		IDToken:                   sigstore.EnvIDToken(getenv),
-		PublicKey:                 o.PublicKey,
-		CertificateIdentity:       o.CertificateIdentity,
-		CertificateIdentityRegexp: o.CertificateIdentityRegexp,
-		CertificateOIDCIssuer:     o.CertificateOIDCIssuer,
-		TrustedRoot:               []byte(o.TrustedRoot),
-	}
-	if t != nil {
-		opts.Registry = t
-	}
-	return sigstore.New(opts)
 }

@@ -10,6 +10,7 @@ import (
 // TestActionDeclaresEveryInput keeps action.yml and the step inputs in step:
 // an input the action does not declare cannot be set from a workflow.
 func TestActionDeclaresEveryInput(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../action.yml")
 	if err != nil {
 		t.Fatal(err)

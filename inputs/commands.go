@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/oneline"
 	"github.com/manifesto-dev/manifesto/store"
 )
 
@@ -18,37 +19,8 @@ const (
 	cmdVersion = "version"
 )
 
-// Flag names. The environment variable of each is EnvName(flag).
-const (
-	flagJSON          = "json"
-	flagPlatform      = "platform"
-	flagUsername      = "username"
-	flagPassword      = "password"
-	flagPasswordStdin = "password-stdin"
-	flagPlainHTTP     = "plain-http"
-	flagInsecure      = "insecure"
-	flagMediaType     = "media-type"
-	flagOutput        = "output"
-	flagDigest        = "digest"
-	flagHelp          = "help"
-)
-
-// options receives every flag value of one FromArgs call.
-type options struct {
-	json          bool
-	platform      string
-	username      string
-	password      string
-	passwordStdin bool
-	plainHTTP     bool
-	insecure      bool
-	mediaType     string
-	output        string
-	digest        string
-	// trust settings, by input name (notary_server → --notary-server)
-	trust              map[string]*string
-	verify, notaryTOFU bool
-}
+// flagHelp is cobra's own flag, the one flag without a variable.
+const flagHelp = "help"
 
 // captureFunc records the command cobra chose and its positional arguments.
 type captureFunc func(cmd *cobra.Command, args []string)
@@ -124,32 +96,8 @@ func newRoot(o *options, capture captureFunc) *cobra.Command {
 		SuggestionsMinimumDistance: 2,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return errdef.Usagef("%s: %v (see '%s --help')", c.CommandPath(), oneLine(err.Error()), c.CommandPath())
+		return errdef.Usagef("%s: %v (see '%s --help')", c.CommandPath(), oneline.Line(err.Error()), c.CommandPath())
 	})
-
-	pf := root.PersistentFlags()
-	pf.BoolVar(&o.json, flagJSON, false, "print the result as JSON")
-	pf.StringVar(&o.platform, flagPlatform, "", "use the manifest for `os/arch[/variant]` when IMAGE is a multi-platform index (e.g. linux/arm64)")
-	pf.StringVar(&o.username, flagUsername, "", "registry user `name`")
-	pf.StringVar(&o.password, flagPassword, "", "registry `password` or token (prefer --password-stdin or MANIFESTO_PASSWORD)")
-	pf.BoolVar(&o.passwordStdin, flagPasswordStdin, false, "read the registry password from standard input")
-	pf.BoolVar(&o.plainHTTP, flagPlainHTTP, false, "talk to the registry over plain HTTP instead of HTTPS")
-	pf.BoolVar(&o.insecure, flagInsecure, false, "skip TLS certificate verification")
-
-	o.trust = map[string]*string{}
-	trustFlag := func(input, usage string) {
-		o.trust[input] = new(string)
-		pf.StringVar(o.trust[input], flagOf(input), "", usage)
-	}
-	trustFlag(inTrust, "sign on put and verify on read with this trust `backend` (notary or sigstore)")
-	pf.BoolVar(&o.verify, flagOf(inVerify), false, "with --trust: return only signed entries (default true when --trust is set)")
-	trustFlag(inNotaryServer, "Notary server `URL`")
-	trustFlag(inTrustDir, "Notary client `directory` (default ~/.notary)")
-	trustFlag(inNotaryRole, "Notary `role` to sign with: targets (default) or a delegation such as targets/ci")
-	trustFlag(inNotaryKey, "the role's private key: PEM content or a PEM `file` (encrypted; passphrase from NOTARY_TARGETS_PASSPHRASE or NOTARY_DELEGATION_PASSPHRASE)")
-	trustFlag(inNotaryRootKeyID, "pin the repository's root key `ID` (64 hex, printed by trust init)")
-	pf.BoolVar(&o.notaryTOFU, flagOf(inNotaryTOFU), false, "trust the repository's root key on first use instead of pinning it")
-	sigstoreFlags(trustFlag)
 
 	run := func(cmd *cobra.Command, args []string) error {
 		capture(cmd, args)
@@ -175,7 +123,6 @@ application/octet-stream. Set it with --media-type type/subtype[+suffix]
 		Args: exactArgs("IMAGE", "KEY", "FILE"),
 		RunE: run,
 	}
-	put.Flags().StringVar(&o.mediaType, flagMediaType, "", "the value's media `type/subtype`, e.g. application/spdx+json (default: inferred from FILE)")
 
 	get := &cobra.Command{
 		Use:   "get IMAGE KEY",
@@ -191,8 +138,6 @@ needs -o. Exit code 3 when IMAGE has no such key.`,
 		Args: exactArgs("IMAGE", "KEY"),
 		RunE: run,
 	}
-	get.Flags().StringVarP(&o.output, flagOutput, "o", "", "write the value to `FILE` instead of standard output ('-' is standard output)")
-	get.Flags().StringVar(&o.digest, flagDigest, "", "read only the version with this `DIGEST` (sha256:..., as shown by history)")
 
 	list := &cobra.Command{
 		Use:   "list IMAGE",
@@ -228,7 +173,6 @@ to delete.`,
 		Args: exactArgs("IMAGE", "KEY"),
 		RunE: run,
 	}
-	del.Flags().StringVar(&o.digest, flagDigest, "", "delete only the version with this `DIGEST` (sha256:..., as shown by history)")
 
 	repair := &cobra.Command{
 		Use:   "repair IMAGE",
@@ -298,6 +242,7 @@ passphrases come from NOTARY_ROOT_PASSPHRASE and NOTARY_TARGETS_PASSPHRASE.`,
 	}
 
 	root.AddCommand(put, get, list, history, del, repair, trustCmd, demo, step, version)
+	addFlags(root, o)
 
 	// Document each flag's variable in its help line.
 	addEnvNames(root.PersistentFlags())
@@ -352,10 +297,4 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 
 func usageLine(cmd *cobra.Command, names []string) string {
 	return strings.TrimSpace(cmd.CommandPath() + " [flags] " + strings.Join(names, " "))
-}
-
-// oneLine folds a multi-line message into one line.
-func oneLine(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return strings.TrimSpace(s)
 }

@@ -9,25 +9,14 @@ import (
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 )
 
-// EnvPrefix starts the environment variable of every flag.
+// EnvPrefix starts the environment variable of every flag and step input.
 const EnvPrefix = "MANIFESTO_"
 
-// Lower-priority fallbacks for the credentials, the names the original tool
-// read. They apply only when neither the flag nor its MANIFESTO_ variable is
-// set.
-const (
-	EnvRegistryUsername = "REGISTRY_USERNAME"
-	EnvRegistryPassword = "REGISTRY_PASSWORD"
-)
-
-// EnvName is the environment variable that stands for a flag: --foo-bar is
-// MANIFESTO_FOO_BAR.
+// EnvName is the environment variable that stands for a flag or a step
+// input: --foo-bar and foo_bar are MANIFESTO_FOO_BAR.
 func EnvName(flag string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
-
-// secretFlags never have their values echoed in an error.
-var secretFlags = map[string]bool{flagPassword: true, "notary-key": true, "sigstore-key": true}
 
 // origin records where each flag's value came from: "--name" for the
 // command line, the variable's name for the environment. Flags left at their
@@ -55,7 +44,7 @@ func applyEnv(cmd *cobra.Command, env func(string) string) (origin, error) {
 			return
 		}
 		if serr := f.Value.Set(v); serr != nil {
-			if secretFlags[f.Name] {
+			if optionNamed(inputOf(f.Name)).secret {
 				err = errdef.Usagef("environment variable %s has an invalid value for --%s", name, f.Name)
 			} else {
 				err = errdef.Usagef("environment variable %s=%q is not a valid value for --%s (want %s)", name, v, f.Name, wantOf(f))
@@ -66,6 +55,9 @@ func applyEnv(cmd *cobra.Command, env func(string) string) (origin, error) {
 	})
 	return from, err
 }
+
+// inputOf is the option of a CLI flag: --notary-server is notary_server.
+func inputOf(flag string) string { return strings.ReplaceAll(flag, "-", "_") }
 
 // wantOf describes what a flag accepts, for error messages.
 func wantOf(f *pflag.Flag) string {

@@ -3,10 +3,10 @@
 // Command. Nothing here touches the network or writes anything but help text:
 // when FromArgs returns a Command, its Request is ready for package steps, and
 // every way it can be wrong has been reported as an errdef.ErrUsage error.
+// The declaration of every option is the table in options.go.
 package inputs
 
 import (
-	"errors"
 	"io"
 	"os"
 	"strconv"
@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -28,13 +29,17 @@ type Command struct {
 	Request steps.Request
 	// JSON is --json.
 	JSON bool
+	// Secrets holds every secret the command line and its environment
+	// carried (passwords, keys, tokens, the Basic form of the credentials),
+	// for redacting everything the run prints; set when Name is.
+	Secrets *secret.Set
 }
 
 // FromArgs parses args (without the program name). env looks up environment
 // variables (os.Getenv in production; a map in tests). stdin is read only for
 // --password-stdin. Help text goes to out, and then FromArgs returns a
 // Command with an empty Name and a nil error. Every error is of class
-// errdef.ErrUsage, fits on one line and never contains a password.
+// errdef.ErrUsage, fits on one line and never contains a secret.
 func FromArgs(args []string, env func(string) string, stdin io.Reader, out io.Writer) (Command, error) {
 	if env == nil {
 		env = func(string) string { return "" }
@@ -57,29 +62,44 @@ func FromArgs(args []string, env func(string) string, stdin io.Reader, out io.Wr
 	root.SetErr(out)
 	root.SetIn(strings.NewReader("")) // stdin belongs to --password-stdin only
 
-	r := &reader{o: &o, env: env, stdin: stdin}
-	if _, err := root.ExecuteC(); err != nil {
-		return Command{}, r.clean(err)
+	r := &reader{o: &o, env: env, stdin: stdin, secrets: secret.New()}
+	_, err := root.ExecuteC()
+	// Secrets first, whatever failed: the flags cobra parsed and every
+	// variable of a secret option.
+	registerSecrets(r.secrets, isCLIOption, r.secretValues)
+	if err != nil {
+		return Command{}, clean(r.secrets, err)
 	}
 	if ran == nil {
 		return Command{}, nil // help was printed
 	}
 	cmd, err := r.command(ran, ranArgs)
 	if err != nil {
-		return Command{}, r.clean(err)
+		return Command{}, clean(r.secrets, err)
 	}
+	cmd.Secrets = r.secrets
 	return cmd, nil
 }
 
+// isCLIOption selects the options of the command line.
+func isCLIOption(o option) bool { return o.cli }
+
 // reader turns the command cobra chose into a Command.
 type reader struct {
-	o     *options
-	env   func(string) string
-	stdin io.Reader
-	from  origin
-	// stdinPassword is the password read for --password-stdin, kept to scrub
-	// it from errors.
-	stdinPassword string
+	o       *options
+	env     func(string) string
+	stdin   io.Reader
+	from    origin
+	secrets *secret.Set
+}
+
+// secretValues are the values of a secret option: its flag's and its
+// variable's.
+func (r *reader) secretValues(o option) []string {
+	if o.env {
+		return []string{r.env(o.name)}
+	}
+	return []string{r.o.get(o.name), r.env(EnvName(o.name))}
 }
 
 func (r *reader) command(cmd *cobra.Command, args []string) (Command, error) {
@@ -102,21 +122,21 @@ func (r *reader) command(cmd *cobra.Command, args []string) (Command, error) {
 		// for a whole CI job, so only the command line is checked.
 		var extra string
 		cmd.Flags().Visit(func(f *pflag.Flag) {
-			if extra == "" && f.Name != flagJSON && f.Name != flagHelp {
+			if extra == "" && f.Name != inJSON && f.Name != flagHelp {
 				extra = f.Name
 			}
 		})
 		if extra != "" {
 			return Command{}, errdef.Usagef("%s does not take --%s", cmd.CommandPath(), extra)
 		}
-		return Command{Name: name, JSON: r.o.json}, nil
+		return Command{Name: name, JSON: r.o.on(inJSON)}, nil
 	}
 
 	req, err := r.request(name, args)
 	if err != nil {
 		return Command{}, err
 	}
-	return Command{Name: name, Request: req, JSON: r.o.json}, nil
+	return Command{Name: name, Request: req, JSON: r.o.on(inJSON)}, nil
 }
 
 // request validates the data operations. Checks that need no reading come
@@ -126,26 +146,26 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 	req := steps.Request{
 		Operation: op,
 		Image:     args[0],
-		Platform:  o.platform,
-		MediaType: o.mediaType,
-		Digest:    o.digest,
+		Platform:  o.get(inPlatform),
+		MediaType: o.get(inMediaType),
+		Digest:    o.get(inDigest),
 		Registry: steps.RegistryOptions{
-			PlainHTTP: o.plainHTTP,
-			Insecure:  o.insecure,
+			PlainHTTP: o.on(inPlainHTTP),
+			Insecure:  o.on(inInsecure),
 		},
 	}
 
-	if o.passwordStdin {
-		if src, ok := r.from[flagPassword]; ok {
+	if o.on(inPasswordStdin) {
+		if src, ok := r.from[flagOf(inPassword)]; ok {
 			return req, errdef.Usagef("%s conflicts with %s: give the password one way only",
-				r.source(flagPasswordStdin), src)
+				r.source(inPasswordStdin), src)
 		}
 		if op == steps.OpPut && len(args) == 3 && args[2] == "-" {
-			return req, errdef.Usagef("put FILE '-' reads the value from standard input, which %s already uses for the password; pass the value as a file", r.source(flagPasswordStdin))
+			return req, errdef.Usagef("put FILE '-' reads the value from standard input, which %s already uses for the password; pass the value as a file", r.source(inPasswordStdin))
 		}
 	}
 
-	if err := checkImage(req.Image, o.plainHTTP); err != nil {
+	if err := checkImage(req.Image, req.Registry.PlainHTTP); err != nil {
 		return req, err
 	}
 	if len(args) > 1 {
@@ -162,114 +182,112 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 			return req, err
 		}
 		if req.MediaType != "" {
-			if err := checkMediaType(req.MediaType, r.source(flagMediaType)); err != nil {
+			if err := checkMediaType(req.MediaType, r.source(inMediaType)); err != nil {
 				return req, err
 			}
 		}
 	case steps.OpGet:
-		if o.output != "-" {
-			req.File = o.output
+		if out := o.get(inOutput); out != "-" {
+			req.File = out
 		}
 		if req.File != "" {
-			if err := checkOutputFile(req.File, r.source(flagOutput)); err != nil {
+			if err := checkOutputFile(req.File, r.source(inOutput)); err != nil {
 				return req, err
 			}
-		} else if o.json {
-			return req, errdef.Usagef("get %s needs -o FILE: without it the value itself is written to standard output", r.source(flagJSON))
+		} else if o.on(inJSON) {
+			return req, errdef.Usagef("get %s needs -o FILE: without it the value itself is written to standard output", r.source(inJSON))
 		}
 	}
 
 	if req.Digest != "" {
-		if err := checkDigest(req.Digest, r.source(flagDigest)); err != nil {
+		if err := checkDigest(req.Digest, r.source(inDigest)); err != nil {
 			return req, err
 		}
 	}
 	if req.Platform != "" {
-		if err := checkPlatform(req.Platform, r.source(flagPlatform)); err != nil {
+		if err := checkPlatform(req.Platform, r.source(inPlatform)); err != nil {
 			return req, err
 		}
 	}
 
 	var err error
-	if req.Trust, err = r.trust(); err != nil {
+	if req.Trust, err = buildTrust(r.given, r.homeDir(), parseFlagBool, r.secrets); err != nil {
 		return req, err
 	}
 	if op == steps.OpTrustInit && req.Trust.Backend == "" {
 		return req, errdef.Usagef("trust init needs --trust notary and --notary-server")
 	}
 
-	creds, err := r.credentials()
-	if err != nil {
+	if req.Registry.Username, req.Registry.Password, err = r.credentials(); err != nil {
 		return req, err
 	}
-	req.Registry.Username, req.Registry.Password = creds.Username, creds.Password
+	r.secrets.AddBasic(req.Registry.Username, req.Registry.Password)
 	return req, nil
 }
 
-// trust reads the trust flags (and their MANIFESTO_ variables).
-func (r *reader) trust() (steps.TrustOptions, error) {
-	get := func(input string) trustValue {
-		flag := flagOf(input)
-		_, set := r.from[flag]
-		var v string
-		switch input {
-		case inVerify:
-			v = strconv.FormatBool(r.o.verify)
-		case inNotaryTOFU:
-			v = strconv.FormatBool(r.o.notaryTOFU)
-		default:
-			v = *r.o.trust[input]
-		}
-		return trustValue{value: v, from: r.source(flag), set: set}
+// given is an option as the command line gave it: a flag (or its MANIFESTO_
+// variable, already applied), or a variable read under its own name.
+func (r *reader) given(name string) given {
+	if optionNamed(name).env {
+		v := r.env(name)
+		return given{value: v, from: name, set: v != ""}
 	}
+	_, set := r.from[flagOf(name)]
+	return given{value: r.o.get(name), from: r.source(name), set: set}
+}
+
+// homeDir is the user's home directory for the default trust_dir.
+func (r *reader) homeDir() string {
 	home, _ := os.UserHomeDir()
-	return buildTrust(get, home, func(s string) (bool, bool) {
-		b, err := strconv.ParseBool(s)
-		return b, err == nil
-	})
+	return home
+}
+
+// parseFlagBool parses a boolean the way flags do.
+func parseFlagBool(s string) (bool, bool) {
+	b, err := strconv.ParseBool(s)
+	return b, err == nil
 }
 
 // credentials resolves user name and password: flag, then MANIFESTO_
 // variable (both already applied), then --password-stdin, then the
 // REGISTRY_ fallbacks.
-func (r *reader) credentials() (steps.RegistryOptions, error) {
-	var c steps.RegistryOptions
-	o := r.o
-	c.Username, c.Password = o.username, o.password
-	userSrc, passSrc := r.from[flagUsername], r.from[flagPassword]
+func (r *reader) credentials() (user, pass string, err error) {
+	u, p := r.given(inUsername), r.given(inPassword)
+	user, pass = u.value, p.value
+	userSrc, passSrc := "", ""
+	if u.set {
+		userSrc = u.from
+	}
+	if p.set {
+		passSrc = p.from
+	}
+	if fb := r.given(envRegistryUsername); !u.set && fb.set {
+		user, userSrc = fb.value, fb.from
+	}
+	switch fb := r.given(envRegistryPassword); {
+	case r.o.on(inPasswordStdin):
+		if pass, err = r.readPassword(); err != nil {
+			return "", "", err
+		}
+		passSrc = r.source(inPasswordStdin)
+	case !p.set && fb.set:
+		pass, passSrc = fb.value, fb.from
+	}
 
-	if _, set := r.from[flagUsername]; !set {
-		if v := r.env(EnvRegistryUsername); v != "" {
-			c.Username, userSrc = v, EnvRegistryUsername
-		}
-	}
 	switch {
-	case o.passwordStdin:
-		p, err := r.readPassword()
-		if err != nil {
-			return c, err
-		}
-		c.Password, passSrc = p, r.source(flagPasswordStdin)
-	case passSrc == "":
-		if v := r.env(EnvRegistryPassword); v != "" {
-			c.Password, passSrc = v, EnvRegistryPassword
-		}
+	case pass != "" && user == "":
+		return "", "", errdef.Usagef("a password was given (%s) but no user name: set --username or %s", passSrc, EnvName(inUsername))
+	case user != "" && pass == "":
+		return "", "", errdef.Usagef("a user name was given (%s) but no password: use --password-stdin, --password or %s", userSrc, EnvName(inPassword))
 	}
-
-	switch {
-	case c.Password != "" && c.Username == "":
-		return c, errdef.Usagef("a password was given (%s) but no user name: set --username or %s", passSrc, EnvName(flagUsername))
-	case c.Username != "" && c.Password == "":
-		return c, errdef.Usagef("a user name was given (%s) but no password: use --password-stdin, --password or %s", userSrc, EnvName(flagPassword))
-	}
-	return c, nil
+	return user, pass, nil
 }
 
 // maxPassword bounds what --password-stdin reads.
 const maxPassword = 64 << 10
 
 func (r *reader) readPassword() (string, error) {
-	src := r.source(flagPasswordStdin)
+	src := r.source(inPasswordStdin)
 	if r.stdin == nil {
 		return "", errdef.Usagef("%s: there is no standard input to read the password from", src)
 	}
@@ -282,92 +300,18 @@ func (r *reader) readPassword() (string, error) {
 	}
 	p := strings.TrimSuffix(string(b), "\n")
 	p = strings.TrimSuffix(p, "\r")
-	r.stdinPassword = p
+	r.secrets.Add(p)
 	if p == "" {
 		return "", errdef.Usagef("%s: standard input was empty", src)
 	}
 	return p, nil
 }
 
-// source names where a flag's value came from, for messages: "--digest" or
-// "MANIFESTO_DIGEST".
-func (r *reader) source(flag string) string {
-	if s, ok := r.from[flag]; ok {
+// source names where an option's value came from, for messages: "--digest"
+// or "MANIFESTO_DIGEST".
+func (r *reader) source(name string) string {
+	if s, ok := r.from[flagOf(name)]; ok {
 		return s
 	}
-	return "--" + flag
-}
-
-// clean makes sure err is a one-line usage error without any password in it.
-func (r *reader) clean(err error) error {
-	msg := oneLine(err.Error())
-	changed := msg != err.Error()
-	for _, secret := range []string{r.o.password, r.stdinPassword, r.env(EnvName(flagPassword)), r.env(EnvRegistryPassword)} {
-		for _, s := range secretForms(secret) {
-			if s != "" {
-				if m := redact(msg, s); m != msg {
-					msg, changed = m, true
-				}
-			}
-		}
-	}
-	if !changed && errors.Is(err, errdef.ErrUsage) {
-		return err
-	}
-	return errdef.Usagef("%s", msg)
-}
-
-// secretForms are the ways a secret can appear in a message: as given,
-// trimmed, folded onto one line, and escaped the way %q prints it (quotes,
-// backslashes and newlines escaped), each of which must be redacted.
-func secretForms(secret string) []string {
-	forms := []string{secret, strings.TrimSpace(secret), oneLine(secret)}
-	for _, f := range forms[:3] {
-		if q := strconv.Quote(f); len(q) > 2 && q[1:len(q)-1] != f {
-			forms = append(forms, q[1:len(q)-1])
-		}
-	}
-	return forms
-}
-
-// longSecret is the length from which a secret is redacted wherever it
-// occurs; shorter ones only where they stand alone, so that a password "pass"
-// leaves "--password" readable.
-const longSecret = 8
-
-// redact replaces secret in msg with "[redacted]".
-func redact(msg, secret string) string {
-	if len(secret) >= longSecret {
-		return strings.ReplaceAll(msg, secret, "[redacted]")
-	}
-	var b strings.Builder
-	i := 0
-	for {
-		j := strings.Index(msg[i:], secret)
-		if j < 0 {
-			break
-		}
-		j += i
-		end := j + len(secret)
-		if !isWordByte(msg, j-1) && !isWordByte(msg, end) {
-			b.WriteString(msg[i:j])
-			b.WriteString("[redacted]")
-			i = end
-			continue
-		}
-		b.WriteString(msg[i : j+1])
-		i = j + 1
-	}
-	b.WriteString(msg[i:])
-	return b.String()
-}
-
-// isWordByte reports whether msg[k] exists and is part of a word (ASCII
-// letter, digit, '_' or any byte of a non-ASCII character).
-func isWordByte(msg string, k int) bool {
-	if k < 0 || k >= len(msg) {
-		return false
-	}
-	c := msg[k]
-	return c >= 0x80 || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+	return "--" + flagOf(name)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -49,6 +50,7 @@ func parse(args []string, m map[string]string, in string) (Command, string, erro
 }
 
 func TestHappyPaths(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	outFile := filepath.Join(f.dir, "out.json")
 	tests := []struct {
@@ -156,10 +158,18 @@ func TestHappyPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, out, err := parse(tt.args, tt.env, tt.in)
 			if err != nil {
 				t.Fatalf("FromArgs(%q): %v", tt.args, err)
 			}
+			if got.Secrets == nil {
+				t.Errorf("FromArgs(%q) returned no secrets registry", tt.args)
+			}
+			if p := got.Request.Registry.Password; p != "" && !got.Secrets.Contains(p) {
+				t.Errorf("FromArgs(%q): the password is not a registered secret", tt.args)
+			}
+			got.Secrets = nil
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("FromArgs(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
 			}
@@ -171,6 +181,7 @@ func TestHappyPaths(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	missing := filepath.Join(f.dir, "missing.json")
 	tests := []struct {
@@ -250,6 +261,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, out, err := parse(tt.args, tt.env, tt.in)
 			if err == nil {
 				t.Fatalf("FromArgs(%q) = %+v, want a usage error", tt.args, got)
@@ -269,7 +281,7 @@ func TestUsageErrors(t *testing.T) {
 			if strings.ContainsAny(msg, "\r\n") {
 				t.Errorf("message is not one line: %q", msg)
 			}
-			if got != (Command{}) {
+			if !reflect.DeepEqual(got, Command{}) {
 				t.Errorf("FromArgs(%q) returned %+v with its error", tt.args, got)
 			}
 			if out != "" {
@@ -280,6 +292,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestUnreadableFile(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() == 0 {
 		t.Skip("root can read any file")
 	}
@@ -294,6 +307,7 @@ func TestUnreadableFile(t *testing.T) {
 }
 
 func TestEnv(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	outFile := filepath.Join(f.dir, "out")
 	tests := []struct {
@@ -421,6 +435,7 @@ func TestEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c, _, err := parse(tt.args, tt.env, tt.in)
 			if err != nil {
 				t.Fatalf("FromArgs(%q) with %v: %v", tt.args, tt.env, err)
@@ -435,6 +450,7 @@ func TestEnv(t *testing.T) {
 // TestEveryFlagHasAVariable walks the real command tree: every flag but
 // --help of every command is reachable through EnvName.
 func TestEveryFlagHasAVariable(t *testing.T) {
+	t.Parallel()
 	var o options
 	root := newRoot(&o, func(*cobra.Command, []string) {})
 	seen := 0
@@ -487,6 +503,7 @@ func TestEveryFlagHasAVariable(t *testing.T) {
 }
 
 func TestPasswordStdinTrimsOneNewline(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"pw":          "pw",
 		"pw\n":        "pw",
@@ -507,6 +524,7 @@ func TestPasswordStdinTrimsOneNewline(t *testing.T) {
 }
 
 func TestPasswordStdinNoReader(t *testing.T) {
+	t.Parallel()
 	_, err := FromArgs([]string{"list", "--username", "ci", "--password-stdin", img}, mapEnv(nil), nil, nil)
 	if !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "no standard input") {
 		t.Fatalf("got %v", err)
@@ -514,6 +532,7 @@ func TestPasswordStdinNoReader(t *testing.T) {
 }
 
 func TestStdinUntouchedWithoutPasswordStdin(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	in := strings.NewReader("value")
 	for _, args := range [][]string{
@@ -532,6 +551,7 @@ func TestStdinUntouchedWithoutPasswordStdin(t *testing.T) {
 }
 
 func TestNoPasswordInErrors(t *testing.T) {
+	t.Parallel()
 	const pw = "Hunter2-s3cret"
 	tests := []struct {
 		name string
@@ -553,6 +573,7 @@ func TestNoPasswordInErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, out, err := parse(tt.args, tt.env, tt.in)
 			if err == nil {
 				t.Fatal("want an error")
@@ -568,6 +589,7 @@ func TestNoPasswordInErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want []string
@@ -584,12 +606,13 @@ func TestHelp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
 			var out bytes.Buffer
 			c, err := FromArgs(tt.args, mapEnv(nil), strings.NewReader(""), &out)
 			if err != nil {
 				t.Fatalf("FromArgs(%q): %v", tt.args, err)
 			}
-			if c != (Command{}) {
+			if !reflect.DeepEqual(c, Command{}) {
 				t.Errorf("FromArgs(%q) = %+v, want the zero Command", tt.args, c)
 			}
 			for _, w := range tt.want {
@@ -602,6 +625,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestShortPasswordsKeepMessagesReadable(t *testing.T) {
+	t.Parallel()
 	_, _, err := parse([]string{"list", "--username", "u", "--password", "pass", "--password-stdin", img}, nil, "x")
 	if err == nil || !strings.Contains(err.Error(), "--password-stdin conflicts with --password") {
 		t.Fatalf("got %v", err)
@@ -613,6 +637,7 @@ func TestShortPasswordsKeepMessagesReadable(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ msg, secret, want string }{
 		{`x "pw" y`, "pw", `x "[redacted]" y`},
 		{`--password pw`, "pw", `--password [redacted]`},
@@ -622,7 +647,7 @@ func TestRedact(t *testing.T) {
 		{`a-long-secret-value!`, "long-secret", `a-[redacted]-value!`},
 		{`xlongsecretvaluex`, "longsecretvalue", `x[redacted]x`},
 	} {
-		if got := redact(tt.msg, tt.secret); got != tt.want {
+		if got := secret.New(tt.secret).Redact(tt.msg); got != tt.want {
 			t.Errorf("redact(%q, %q) = %q, want %q", tt.msg, tt.secret, got, tt.want)
 		}
 	}

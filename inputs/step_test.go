@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -50,6 +51,11 @@ func newStepWS(t *testing.T) stepWS {
 	writeFile(t, filepath.Join(ws.dir, ws.value), `{"tests":1}`)
 	writeFile(t, filepath.Join(ws.outside, "secret.txt"), "runner secret")
 	return ws
+}
+
+// basic is the base64 "user:pass" of HTTP Basic auth.
+func basic(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -116,6 +122,7 @@ func checkUsage(t *testing.T, err error, want ...string) {
 }
 
 func TestDetectSystem(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		env  map[string]string
 		want System
@@ -146,6 +153,7 @@ func TestDetectSystem(t *testing.T) {
 // TestStepSources covers where every system reads its inputs from, both
 // Drone/Woodpecker manglings, and precedence over MANIFESTO_*.
 func TestStepSources(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	type want struct {
 		image, key, mediaType, platform string
@@ -216,6 +224,7 @@ func TestStepSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if tt.name == "generic reads MANIFESTO_" {
 				// "On" is not one of true/false/1/0/yes/no.
@@ -241,6 +250,7 @@ func TestStepSources(t *testing.T) {
 }
 
 func TestStepBooleans(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	base := env(drEnv, map[string]string{"PLUGIN_OPERATION": "list", "PLUGIN_IMAGE": stepImg})
 	for _, tt := range []struct {
@@ -276,6 +286,7 @@ func TestStepBooleans(t *testing.T) {
 }
 
 func TestStepDefaults(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	other := t.TempDir()
 	tests := []struct {
@@ -297,6 +308,7 @@ func TestStepDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if err != nil {
 				t.Fatal(err)
@@ -304,8 +316,8 @@ func TestStepDefaults(t *testing.T) {
 			if st.Workspace != tt.workspace || st.OutputsFormat != tt.format || st.OutputsFile != tt.outFile {
 				t.Errorf("got workspace %q format %q file %q, want %q %q %q", st.Workspace, st.OutputsFormat, st.OutputsFile, tt.workspace, tt.format, tt.outFile)
 			}
-			if !st.Summary || st.ResultsDir != "" || len(st.Secrets) != 0 {
-				t.Errorf("got summary %v results dir %q secrets %d", st.Summary, st.ResultsDir, len(st.Secrets))
+			if !st.Summary || st.ResultsDir != "" || len(st.Secrets.Masks()) != 0 {
+				t.Errorf("got summary %v results dir %q secrets %d", st.Summary, st.ResultsDir, len(st.Secrets.Masks()))
 			}
 			if len(st.Ops) != 1 || !st.Ops[0].FailOnMissing || st.Ops[0].ID != "" {
 				t.Errorf("got ops %+v", st.Ops)
@@ -314,6 +326,7 @@ func TestStepDefaults(t *testing.T) {
 	}
 
 	t.Run("tekton", func(t *testing.T) {
+		t.Parallel()
 		results := t.TempDir()
 		st, err := ws.fromStep(map[string]string{"MANIFESTO_OUTPUTS_FORMAT": "tekton", "MANIFESTO_RESULTS_DIR": results, "MANIFESTO_OPERATION": "list", "MANIFESTO_IMAGE": stepImg, "MANIFESTO_SUMMARY": "false"})
 		if err != nil {
@@ -326,6 +339,7 @@ func TestStepDefaults(t *testing.T) {
 }
 
 func TestStepSingleOperation(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	if err := os.MkdirAll(ws.abs("out"), 0o755); err != nil {
 		t.Fatal(err)
@@ -359,6 +373,7 @@ func TestStepSingleOperation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if err != nil {
 				t.Fatal(err)
@@ -374,6 +389,7 @@ func TestStepSingleOperation(t *testing.T) {
 }
 
 func TestStepUsageErrors(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	if err := os.Symlink(ws.outside, ws.abs("link")); err != nil {
 		t.Fatal(err)
@@ -482,6 +498,7 @@ func TestStepUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			checkUsage(t, err, tt.want...)
 			if st.System != "" || st.Ops != nil || st.Workspace != "" {
@@ -492,6 +509,7 @@ func TestStepUsageErrors(t *testing.T) {
 }
 
 func TestStepsFile(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	st, err := ws.fromStep(env(drEnv, map[string]string{
 		"DRONE_WORKSPACE":        ws.dir,
@@ -514,11 +532,12 @@ func TestStepsFile(t *testing.T) {
 	if !reflect.DeepEqual(st.Ops, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", st.Ops, want)
 	}
-	if !reflect.DeepEqual(st.Secrets, []string{secretPassword}) {
-		t.Errorf("secrets %q", st.Secrets)
+	if got := st.Secrets.Masks(); !reflect.DeepEqual(got, []string{secretPassword, basic("ci", secretPassword)}) {
+		t.Errorf("secrets %q", got)
 	}
 
 	t.Run("one step needs no id", func(t *testing.T) {
+		t.Parallel()
 		st, err := ws.fromStep(map[string]string{"MANIFESTO_STEPS_FILE": testdataPath(t, "one_step.yml"), "MANIFESTO_IMAGE": stepImg})
 		if err != nil {
 			t.Fatal(err)
@@ -529,6 +548,7 @@ func TestStepsFile(t *testing.T) {
 	})
 
 	t.Run("relative to the workspace, image and platform from inputs", func(t *testing.T) {
+		t.Parallel()
 		data, err := os.ReadFile(testdataPath(t, "no_image.yml"))
 		if err != nil {
 			t.Fatal(err)
@@ -551,6 +571,7 @@ func TestStepsFile(t *testing.T) {
 	})
 
 	t.Run("fail_on_missing input is the default of get entries", func(t *testing.T) {
+		t.Parallel()
 		writeFile(t, ws.abs("gets.yml"), "image: "+stepImg+"\nsteps:\n  - id: a\n    operation: get\n    key: a\n  - id: b\n    operation: get\n    key: b\n    fail_on_missing: yes\n")
 		st, err := ws.fromStep(map[string]string{"MANIFESTO_STEPS_FILE": "gets.yml", "MANIFESTO_FAIL_ON_MISSING": "0"})
 		if err != nil {
@@ -563,6 +584,7 @@ func TestStepsFile(t *testing.T) {
 }
 
 func TestStepsFileErrors(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	tests := []struct {
 		file  string
@@ -593,6 +615,7 @@ func TestStepsFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(env(map[string]string{"MANIFESTO_STEPS_FILE": testdataPath(t, tt.file)}, tt.extra))
 			checkUsage(t, err, tt.want...)
 			if st.Ops != nil {
@@ -603,6 +626,7 @@ func TestStepsFileErrors(t *testing.T) {
 }
 
 func TestStepCredentials(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	gitlab := env(glEnv, map[string]string{
 		"CI_REGISTRY": "gitlab.example.com:5050", "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": secretCIPass,
@@ -617,23 +641,26 @@ func TestStepCredentials(t *testing.T) {
 		user, pass string
 		secrets    []string
 	}{
-		{"gitlab registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg}), "gitlab-ci-token", secretCIPass, []string{secretCIPass}},
-		{"gitlab registry, host case", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "CI_REGISTRY": "GitLab.example.com:5050"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass}},
-		{"gitlab other port", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "gitlab.example.com/group/app:1.4"}), "", "", nil},
-		{"gitlab other registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": stepImg}), "", "", nil},
-		{"gitlab Docker Hub registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "alpine", "CI_REGISTRY": "docker.io"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass}},
-		{"gitlab explicit credentials win", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "MANIFESTO_USERNAME": "me", "MANIFESTO_PASSWORD": secretPassword}), "me", secretPassword, []string{secretPassword}},
-		{"gitlab registry vars outside GitLab", env(gitlab, map[string]string{"GITLAB_CI": "", "MANIFESTO_IMAGE": glImg}), "", "", nil},
-		{"github ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg}), "octocat", secretToken, []string{secretToken}},
+		// CI_REGISTRY_PASSWORD is a secret whenever it is set; the Basic
+		// form joins it when the credentials are used.
+		{"gitlab registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg}), "gitlab-ci-token", secretCIPass, []string{secretCIPass, basic("gitlab-ci-token", secretCIPass)}},
+		{"gitlab registry, host case", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "CI_REGISTRY": "GitLab.example.com:5050"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass, basic("gitlab-ci-token", secretCIPass)}},
+		{"gitlab other port", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "gitlab.example.com/group/app:1.4"}), "", "", []string{secretCIPass}},
+		{"gitlab other registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": stepImg}), "", "", []string{secretCIPass}},
+		{"gitlab Docker Hub registry", env(gitlab, map[string]string{"MANIFESTO_IMAGE": "alpine", "CI_REGISTRY": "docker.io"}), "gitlab-ci-token", secretCIPass, []string{secretCIPass, basic("gitlab-ci-token", secretCIPass)}},
+		{"gitlab explicit credentials win", env(gitlab, map[string]string{"MANIFESTO_IMAGE": glImg, "MANIFESTO_USERNAME": "me", "MANIFESTO_PASSWORD": secretPassword}), "me", secretPassword, []string{secretPassword, secretCIPass, basic("me", secretPassword)}},
+		{"gitlab registry vars outside GitLab", env(gitlab, map[string]string{"GITLAB_CI": "", "MANIFESTO_IMAGE": glImg}), "", "", []string{secretCIPass}},
+		{"github ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg}), "octocat", secretToken, []string{secretToken, basic("octocat", secretToken)}},
 		{"github token not sent to another registry", env(github, map[string]string{"INPUT_IMAGE": stepImg}), "", "", []string{secretToken}},
 		{"github token not sent to Docker Hub", env(github, map[string]string{"INPUT_IMAGE": "alpine"}), "", "", []string{secretToken}},
-		{"github explicit credentials win on ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg, "INPUT_USERNAME": "bot", "INPUT_PASSWORD": secretPassword}), "bot", secretPassword, []string{secretPassword, secretToken}},
+		{"github explicit credentials win on ghcr.io", env(github, map[string]string{"INPUT_IMAGE": ghImg, "INPUT_USERNAME": "bot", "INPUT_PASSWORD": secretPassword}), "bot", secretPassword, []string{secretPassword, secretToken, basic("bot", secretPassword)}},
 		{"github ghcr.io without actor", env(github, map[string]string{"INPUT_IMAGE": ghImg, "GITHUB_ACTOR": ""}), "", "", []string{secretToken}},
 		{"github_token outside GitHub", map[string]string{"MANIFESTO_OPERATION": "list", "MANIFESTO_IMAGE": ghImg, "GITHUB_ACTOR": "octocat", "MANIFESTO_GITHUB_TOKEN": secretToken}, "", "", []string{secretToken}},
-		{"unused password variable is still a secret", env(drEnv, map[string]string{"PLUGIN_OPERATION": "list", "PLUGIN_IMAGE": stepImg, "PLUGIN_USERNAME": "ci", "PLUGIN_PASSWORD": secretPassword, "MANIFESTO_PASSWORD": "other-secret-value"}), "ci", secretPassword, []string{secretPassword, "other-secret-value"}},
+		{"unused password variable is still a secret", env(drEnv, map[string]string{"PLUGIN_OPERATION": "list", "PLUGIN_IMAGE": stepImg, "PLUGIN_USERNAME": "ci", "PLUGIN_PASSWORD": secretPassword, "MANIFESTO_PASSWORD": "other-secret-value"}), "ci", secretPassword, []string{secretPassword, "other-secret-value", basic("ci", secretPassword)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			if err != nil {
 				t.Fatal(err)
@@ -642,13 +669,14 @@ func TestStepCredentials(t *testing.T) {
 			if r.Username != tt.user || r.Password != tt.pass {
 				t.Errorf("got user %q password %q, want %q %q", r.Username, r.Password, tt.user, tt.pass)
 			}
-			if !reflect.DeepEqual(st.Secrets, tt.secrets) {
-				t.Errorf("secrets %q, want %q", st.Secrets, tt.secrets)
+			if got := st.Secrets.Masks(); !reflect.DeepEqual(got, tt.secrets) {
+				t.Errorf("secrets %q, want %q", got, tt.secrets)
 			}
 		})
 	}
 
 	t.Run("per entry of a steps file", func(t *testing.T) {
+		t.Parallel()
 		m := env(gitlab, github, map[string]string{"GITHUB_ACTIONS": "", "MANIFESTO_OPERATION": "", "INPUT_OPERATION": "", "MANIFESTO_STEPS_FILE": testdataPath(t, "mixed_registries.yml")})
 		st, err := ws.fromStep(m)
 		if err != nil {
@@ -680,6 +708,7 @@ func TestStepCredentials(t *testing.T) {
 
 // TestStepNoSecretInErrors puts secrets where a message would echo them.
 func TestStepNoSecretInErrors(t *testing.T) {
+	t.Parallel()
 	ws := newStepWS(t)
 	base := env(ghEnv, map[string]string{
 		"GITHUB_WORKSPACE": ws.dir, "INPUT_USERNAME": "ci", "INPUT_PASSWORD": secretPassword,
@@ -704,17 +733,18 @@ func TestStepNoSecretInErrors(t *testing.T) {
 		// Secrets come back with the error, for masking.
 		for _, s := range []string{secretPassword, secretToken, "another-secret-value"} {
 			found := false
-			for _, have := range st.Secrets {
+			for _, have := range st.Secrets.Masks() {
 				found = found || have == s
 			}
 			if !found {
-				t.Errorf("%d: Secrets %d entries, missing one", i, len(st.Secrets))
+				t.Errorf("%d: Secrets %d entries, missing one", i, len(st.Secrets.Masks()))
 			}
 		}
 	}
 }
 
 func TestStepInputsList(t *testing.T) {
+	t.Parallel()
 	want := []string{"operation", "image", "key", "file", "media_type", "digest", "username", "password", "platform", "plain_http", "insecure", "steps_file", "outputs_file", "outputs_format", "results_dir", "fail_on_missing", "summary", "github_token", "trust", "verify", "notary_server", "trust_dir", "notary_role", "notary_key", "notary_root_key_id", "notary_tofu",
 		"sigstore_key", "public_key", "fulcio_url", "rekor_url", "signing_config", "certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root"}
 	if got := StepInputs(); !reflect.DeepEqual(got, want) {

@@ -32,6 +32,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/oneline"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -396,7 +397,7 @@ const maxYAMLErrors = 3
 func yamlMessage(err error, names map[int]string) string {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return oneLine(strings.TrimPrefix(err.Error(), "yaml: "))
+		return oneline.Line(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	msgs := make([]string, 0, len(te.Errors))
 	for i, e := range te.Errors {
@@ -442,9 +443,9 @@ func yamlTypeMessage(e string, names map[int]string) string {
 		case "inputs.stepFile":
 			subject, want = "the steps file", "a mapping with "+stepFileSettings
 		default:
-			return oneLine(e)
+			return oneline.Line(e)
 		}
 		return fmt.Sprintf("line %s: %s must be %s, not %s", m[1], subject, want, got)
 	}
-	return oneLine(e)
+	return oneline.Line(e)
 }

@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -10,83 +11,48 @@ import (
 	"strings"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
+	"github.com/manifesto-dev/manifesto/trust/notary"
+	"github.com/manifesto-dev/manifesto/trust/sigstore"
 )
 
-// Trust inputs, the same names for the CLI (--notary-server) and the step
-// (notary_server).
-const (
-	inTrust           = "trust"
-	inVerify          = "verify"
-	inNotaryServer    = "notary_server"
-	inTrustDir        = "trust_dir"
-	inNotaryRole      = "notary_role"
-	inNotaryKey       = "notary_key"
-	inNotaryRootKeyID = "notary_root_key_id"
-	inNotaryTOFU      = "notary_tofu"
-
-	inSigstoreKey        = "sigstore_key"
-	inPublicKey          = "public_key"
-	inFulcioURL          = "fulcio_url"
-	inRekorURL           = "rekor_url"
-	inSigningConfig      = "signing_config"
-	inCertIdentity       = "certificate_identity"
-	inCertIdentityRegexp = "certificate_identity_regexp"
-	inCertOIDCIssuer     = "certificate_oidc_issuer"
-	inTrustedRoot        = "trusted_root"
-)
-
-// The settings of each backend (after trust and verify, which are shared).
-var (
-	notaryInputNames   = []string{inNotaryServer, inTrustDir, inNotaryRole, inNotaryKey, inNotaryRootKeyID, inNotaryTOFU}
-	sigstoreInputNames = []string{inSigstoreKey, inPublicKey, inFulcioURL, inRekorURL, inSigningConfig,
-		inCertIdentity, inCertIdentityRegexp, inCertOIDCIssuer, inTrustedRoot}
-)
-
-// trustInputNames are every trust input: trust, verify, then the backends'.
-var trustInputNames = append(append([]string{inTrust, inVerify}, notaryInputNames...), sigstoreInputNames...)
-
-// sigstoreFlags declares the Sigstore inputs as CLI flags (trustFlag is the
-// CLI's declaration of a string trust flag).
-func sigstoreFlags(trustFlag func(input, usage string)) {
-	trustFlag(inSigstoreKey, "sigstore: the signing key, a PEM `file` or PEM content: cosign's encrypted key (password from COSIGN_PASSWORD) or PKCS#8 ECDSA P-256/Ed25519; without it put signs keyless (GitHub Actions)")
-	trustFlag(inPublicKey, "sigstore: the public key (PEM `file` or content) trusted for keyed signatures")
-	trustFlag(inCertIdentity, "sigstore: the certificate `identity` trusted for keyless signatures, e.g. https://github.com/OWNER/REPO/.github/workflows/ci.yml@refs/heads/main")
-	trustFlag(inCertIdentityRegexp, "sigstore: a `regexp` the keyless certificate identity must match (instead of --certificate-identity)")
-	trustFlag(inCertOIDCIssuer, "sigstore: the OIDC `issuer` of keyless identities (default https://token.actions.githubusercontent.com)")
-	trustFlag(inTrustedRoot, "sigstore: a Sigstore trusted root JSON `file` for keyless verification (default: the public-good root, through TUF)")
-	trustFlag(inFulcioURL, "sigstore: keyless signing: the Fulcio `URL` (default https://fulcio.sigstore.dev)")
-	trustFlag(inRekorURL, "sigstore: keyless signing: the Rekor (v1) `URL` (default https://rekor.sigstore.dev)")
-	trustFlag(inSigningConfig, "sigstore: keyless signing: a Sigstore signing config JSON `file` naming Fulcio, Rekor and timestamp authorities")
+// backendSettings are the settings of a backend (the step inputs and flags
+// of its group; not the variables read under their own name).
+func backendSettings(backend string) []string {
+	var names []string
+	for _, o := range optionsOf(group(backend), isStepInput) {
+		names = append(names, o.name)
+	}
+	return names
 }
-
-// flagOf is the CLI flag of an input: notary_server is --notary-server.
-func flagOf(input string) string { return strings.ReplaceAll(input, "_", "-") }
 
 var (
 	rootKeyIDPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	rolePattern      = regexp.MustCompile(`^targets(/[a-zA-Z0-9_.-]+)*$`)
 )
 
-// trustValue is one trust input as given: its value, where it came from
-// (for messages), and whether it was given at all.
-type trustValue struct {
+// given is one option as given: its value, where it came from (for
+// messages), and whether it was given at all.
+type given struct {
 	value string
 	from  string
 	set   bool
 }
 
-// buildTrust validates the trust inputs into steps.TrustOptions. get returns
-// an input's value; home is the user's home directory for the default
-// trust_dir. parseBool parses a boolean input the caller's way.
-func buildTrust(get func(input string) trustValue, home string, parseBool func(s string) (bool, bool)) (steps.TrustOptions, error) {
+// buildTrust validates the trust options into steps.TrustOptions, the
+// backends' own option structs. get returns an option's value; home is the
+// user's home directory for the default trust_dir; parseBool parses a
+// boolean the caller's way; secrets receives the OIDC tokens keyless
+// signing obtains later.
+func buildTrust(get func(name string) given, home string, parseBool func(s string) (bool, bool), secrets *secret.Set) (steps.TrustOptions, error) {
 	var o steps.TrustOptions
 	backend := get(inTrust)
 	switch backend.value {
 	case "", "none":
 		// Settings without a backend are a mistake worth reporting: they
 		// would be silently ignored.
-		for _, in := range trustInputNames[2:] {
+		for _, in := range append(backendSettings(steps.TrustNotary), backendSettings(steps.TrustSigstore)...) {
 			if v := get(in); isSet(v, in, parseBool) {
 				return o, errdef.Usagef("%s is set but %s is not: set %s=%s to use it", v.from, inTrust, inTrust, backendOf(in))
 			}
@@ -103,11 +69,11 @@ func buildTrust(get func(input string) trustValue, home string, parseBool func(s
 		return o, errdef.Usagef("%s %q is not a trust backend; use %q or %q", backend.from, backend.value, steps.TrustNotary, steps.TrustSigstore)
 	}
 	// The other backend's settings would be ignored.
-	others := sigstoreInputNames
+	other := steps.TrustSigstore
 	if o.Backend == steps.TrustSigstore {
-		others = notaryInputNames
+		other = steps.TrustNotary
 	}
-	for _, in := range others {
+	for _, in := range backendSettings(other) {
 		if v := get(in); isSet(v, in, parseBool) {
 			return o, errdef.Usagef("%s is a %s setting, but %s is %s", v.from, backendOf(in), inTrust, o.Backend)
 		}
@@ -123,7 +89,7 @@ func buildTrust(get func(input string) trustValue, home string, parseBool func(s
 	}
 	var err error
 	if o.Backend == steps.TrustSigstore {
-		o.Sigstore, err = buildSigstore(get)
+		o.Sigstore, err = buildSigstore(get, secrets)
 	} else {
 		o.Notary, err = buildNotary(get, home, parseBool)
 	}
@@ -132,7 +98,7 @@ func buildTrust(get func(input string) trustValue, home string, parseBool func(s
 
 // isSet reports whether a trust input was given a value that matters (a
 // false notary_tofu is as good as unset).
-func isSet(v trustValue, input string, parseBool func(s string) (bool, bool)) bool {
+func isSet(v given, input string, parseBool func(s string) (bool, bool)) bool {
 	if on, ok := parseBool(v.value); input == inNotaryTOFU && ok && !on {
 		return false
 	}
@@ -140,17 +106,20 @@ func isSet(v trustValue, input string, parseBool func(s string) (bool, bool)) bo
 }
 
 // backendOf names the backend an input belongs to.
-func backendOf(input string) string {
-	for _, in := range sigstoreInputNames {
-		if in == input {
-			return steps.TrustSigstore
-		}
+func backendOf(input string) string { return string(optionNamed(input).group) }
+
+// snapshot reads the variables of a backend's group that are read under
+// their own name (passphrases, cosign's password, token sources) once, now.
+func snapshot(backend string, get func(name string) given) func(string) string {
+	vars := map[string]string{}
+	for _, o := range optionsOf(group(backend), func(o option) bool { return o.env }) {
+		vars[o.name] = get(o.name).value
 	}
-	return steps.TrustNotary
+	return func(name string) string { return vars[name] }
 }
 
-func buildNotary(get func(input string) trustValue, home string, parseBool func(s string) (bool, bool)) (steps.NotaryOptions, error) {
-	var n steps.NotaryOptions
+func buildNotary(get func(name string) given, home string, parseBool func(s string) (bool, bool)) (notary.Options, error) {
+	n := notary.Options{Passphrase: notary.EnvPassphrase(snapshot(steps.TrustNotary, get))}
 	server := get(inNotaryServer)
 	if !server.set {
 		return n, errdef.Usagef("%s=notary needs %s, the Notary server URL", inTrust, inNotaryServer)
@@ -209,7 +178,7 @@ func buildNotary(get func(input string) trustValue, home string, parseBool func(
 // pemInput is a PEM input given as content or as a file: content when it
 // holds a PEM header, else the file's content. It must contain marker. The
 // value never appears in an error (it may be a secret).
-func pemInput(v trustValue, marker, what string) (string, error) {
+func pemInput(v given, marker, what string) (string, error) {
 	pem := v.value
 	if !strings.Contains(pem, "-----BEGIN") {
 		// Not PEM content: a path to a PEM file.
@@ -226,22 +195,32 @@ func pemInput(v trustValue, marker, what string) (string, error) {
 }
 
 // fileInput reads a JSON file input (trusted root, signing config).
-func fileInput(v trustValue, what string) (string, error) {
+func fileInput(v given, what string) ([]byte, error) {
 	b, err := os.ReadFile(v.value)
 	if err != nil {
-		return "", errdef.Usagef("%s: cannot read %s %q: %v", v.from, what, v.value, errors.Unwrap(err))
+		return nil, errdef.Usagef("%s: cannot read %s %q: %v", v.from, what, v.value, errors.Unwrap(err))
 	}
 	if !json.Valid(b) {
-		return "", errdef.Usagef("%s: %q is not JSON (want %s)", v.from, v.value, what)
+		return nil, errdef.Usagef("%s: %q is not JSON (want %s)", v.from, v.value, what)
 	}
-	return string(b), nil
+	return b, nil
 }
 
 // buildSigstore validates the Sigstore inputs. What can be checked without
 // the password or the network is checked here; the keys and JSON files are
 // parsed when the backend is opened, still before any network use.
-func buildSigstore(get func(input string) trustValue) (steps.SigstoreOptions, error) {
-	var s steps.SigstoreOptions
+func buildSigstore(get func(name string) given, secrets *secret.Set) (sigstore.Options, error) {
+	env := snapshot(steps.TrustSigstore, get)
+	idToken := sigstore.EnvIDToken(env)
+	s := sigstore.Options{
+		Password: env(envCosignPassword),
+		// A token Fulcio accepts is a secret learned at run time.
+		IDToken: func(ctx context.Context) (string, error) {
+			tok, err := idToken(ctx)
+			secrets.Add(tok)
+			return tok, err
+		},
+	}
 	var err error
 	key := get(inSigstoreKey)
 	if key.set {

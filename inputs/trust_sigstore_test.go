@@ -4,11 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/steps"
+	"github.com/manifesto-dev/manifesto/trust/sigstore"
 )
 
 const (
@@ -18,6 +20,7 @@ const (
 )
 
 func TestSigstoreFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -44,7 +47,7 @@ func TestSigstoreFlags(t *testing.T) {
 		{"keyless verify with a trusted root", append(base, "--certificate-identity", testWorkflow, "--certificate-oidc-issuer", "https://issuer.example.com", "--trusted-root", rootFile), nil,
 			func(o steps.TrustOptions) bool {
 				s := o.Sigstore
-				return s.CertificateIdentity == testWorkflow && s.CertificateOIDCIssuer == "https://issuer.example.com" && s.TrustedRoot == `{"mediaType":"x"}`
+				return s.CertificateIdentity == testWorkflow && s.CertificateOIDCIssuer == "https://issuer.example.com" && string(s.TrustedRoot) == `{"mediaType":"x"}`
 			}},
 		{"identity regexp", append(base, "--certificate-identity-regexp", `^https://github\.com/acme/`), nil,
 			func(o steps.TrustOptions) bool {
@@ -55,12 +58,16 @@ func TestSigstoreFlags(t *testing.T) {
 				return o.Sigstore.FulcioURL == "https://fulcio.example.com" && o.Sigstore.RekorURL == "https://rekor.example.com"
 			}},
 		{"signing config", []string{"put", img, "k", value, "--trust", "sigstore", "--signing-config", scFile}, nil,
-			func(o steps.TrustOptions) bool { return o.Sigstore.SigningConfig == `{"mediaType":"y"}` }},
+			func(o steps.TrustOptions) bool { return string(o.Sigstore.SigningConfig) == `{"mediaType":"y"}` }},
 		{"from the environment, key content", []string{"list", img}, map[string]string{"MANIFESTO_TRUST": "sigstore", "MANIFESTO_SIGSTORE_KEY": testSigstoreKey, "MANIFESTO_VERIFY": "false"},
 			func(o steps.TrustOptions) bool { return !o.Verify && o.Sigstore.Key == testSigstoreKey }},
 		{"sigstore alone (keyless put)", []string{"put", img, "k", value, "--trust", "sigstore"}, nil,
 			func(o steps.TrustOptions) bool {
-				return o.Backend == "sigstore" && o.Sigstore == steps.SigstoreOptions{}
+				// Nothing set but where the OIDC token comes from.
+				s := o.Sigstore
+				hasToken := s.IDToken != nil
+				s.IDToken = nil
+				return o.Backend == "sigstore" && hasToken && reflect.DeepEqual(s, sigstore.Options{})
 			}},
 	}
 	for _, tc := range ok {
@@ -110,6 +117,7 @@ func TestSigstoreFlags(t *testing.T) {
 // TestStepSigstore: the step reads the sigstore inputs, masks the key, and
 // action.yml's empty defaults are not settings.
 func TestStepSigstore(t *testing.T) {
+	t.Parallel()
 	ws := t.TempDir()
 	e := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "INPUT_OPERATION": "get", "INPUT_KEY": "approval",
 		"INPUT_IMAGE": "registry.example.com/team/app:1", "INPUT_TRUST": "sigstore", "INPUT_SIGSTORE_KEY": testSigstoreKey,
@@ -123,7 +131,7 @@ func TestStepSigstore(t *testing.T) {
 		t.Errorf("trust = %+v", tr)
 	}
 	masked := false
-	for _, s := range st.Secrets {
+	for _, s := range st.Secrets.Masks() {
 		masked = masked || strings.Contains(s, "sigstore-secret-key-material")
 	}
 	if !masked {

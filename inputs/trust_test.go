@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 const testRootID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func TestTrustFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "ci.key")
 	pem := "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
@@ -41,7 +43,7 @@ func TestTrustFlags(t *testing.T) {
 			func(o steps.TrustOptions) bool {
 				return o.Notary.Server == "http://127.0.0.1:4443" && o.Notary.Key == pem
 			}},
-		{"no trust", []string{"list", img}, nil, func(o steps.TrustOptions) bool { return o == steps.TrustOptions{} }},
+		{"no trust", []string{"list", img}, nil, func(o steps.TrustOptions) bool { return reflect.DeepEqual(o, steps.TrustOptions{}) }},
 	}
 	for _, tc := range ok {
 		cmd, _, err := parse(tc.args, tc.env, "")
@@ -85,6 +87,7 @@ func TestTrustFlags(t *testing.T) {
 // TestStepTrustDefaults: the GitHub runner exports every input with its
 // action.yml default; defaults without trust must not be taken for settings.
 func TestStepTrustDefaults(t *testing.T) {
+	t.Parallel()
 	ws := t.TempDir()
 	e := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "INPUT_OPERATION": "list",
 		"INPUT_IMAGE": "registry.example.com/team/app:1", "INPUT_NOTARY_TOFU": "false", "INPUT_VERIFY": "", "INPUT_TRUST": ""}
@@ -99,7 +102,7 @@ func TestStepTrustDefaults(t *testing.T) {
 		t.Fatalf("step = %+v, %v", st, err)
 	}
 	masked := false
-	for _, s := range st.Secrets {
+	for _, s := range st.Secrets.Masks() {
 		masked = masked || strings.Contains(s, "secret-key-material")
 	}
 	if !masked {

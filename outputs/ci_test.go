@@ -34,6 +34,7 @@ func outputMap(t *testing.T, outs []Output) map[string]string {
 }
 
 func TestStepOutputs(t *testing.T) {
+	t.Parallel()
 	const createdA = "2025-03-04T05:08:09.123456789Z" // entryA in UTC
 	const createdB = "2025-03-04T05:00:00Z"
 	tests := []struct {
@@ -122,6 +123,7 @@ func TestStepOutputs(t *testing.T) {
 }
 
 func TestPrefixed(t *testing.T) {
+	t.Parallel()
 	outs := []Output{{"digest", "d"}, {"found", "true"}}
 	got := Prefixed("sbom-get", outs)
 	want := []Output{{"sbom-get_digest", "d"}, {"sbom-get_found", "true"}}
@@ -140,6 +142,7 @@ func TestPrefixed(t *testing.T) {
 }
 
 func TestByImportance(t *testing.T) {
+	t.Parallel()
 	in := []Output{{"unit_json", ""}, {"unit_digest", ""}, {"subject", ""}, {"found", ""}, {"unit_found", ""}, {"digests", ""}, {"other", ""}}
 	var got []string
 	for _, o := range ByImportance(in) {

@@ -3,10 +3,9 @@ package outputs
 import (
 	"fmt"
 	"io"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/manifesto-dev/manifesto/internal/oneline"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -14,16 +13,17 @@ import (
 // characters (runes); longer messages are cut and end with "…".
 const MaxMessageLen = 1000
 
-// Error writes err as exactly one line, "manifesto: <message>\n". Newlines,
-// carriage returns and other control characters in the message are collapsed
-// to single spaces, the message is trimmed, and one longer than MaxMessageLen
-// characters is cut to that length ending with "…". A nil err writes nothing.
-// Write errors are ignored: there is nowhere left to report them.
-func Error(w io.Writer, err error) {
+// Error writes err as exactly one line, "manifesto: <message>\n". Every
+// secret of secrets (nil: none) is redacted, newlines, carriage returns and
+// other control characters in the message are collapsed to single spaces, the
+// message is trimmed, and one longer than MaxMessageLen characters is cut to
+// that length ending with "…". A nil err writes nothing. Write errors are
+// ignored: there is nowhere left to report them.
+func Error(w io.Writer, err error, secrets *secret.Set) {
 	if err == nil {
 		return
 	}
-	msg := oneLine(errorText(err), MaxMessageLen)
+	msg := redactedLine(secrets, errorText(err), MaxMessageLen)
 	if msg == "" {
 		msg = "unknown error"
 	}
@@ -31,11 +31,11 @@ func Error(w io.Writer, err error) {
 }
 
 // Warnings writes each of r.Warnings as its own line,
-// "manifesto: warning: <text>\n", made one line the same way Error does.
-// Empty warnings are skipped. Write errors are ignored.
-func Warnings(w io.Writer, r steps.Result) {
+// "manifesto: warning: <text>\n", redacted and made one line the same way
+// Error does. Empty warnings are skipped. Write errors are ignored.
+func Warnings(w io.Writer, r steps.Result, secrets *secret.Set) {
 	for _, warning := range r.Warnings {
-		if msg := oneLine(warning, MaxMessageLen); msg != "" {
+		if msg := redactedLine(secrets, warning, MaxMessageLen); msg != "" {
 			io.WriteString(w, "manifesto: warning: "+msg+"\n")
 		}
 	}
@@ -53,28 +53,13 @@ func errorText(err error) (s string) {
 	return err.Error()
 }
 
-// oneLine collapses each run of control characters (newline, carriage return,
-// tab, escape, ...) and Unicode line or paragraph separators in s to one
-// space, trims surrounding white space, and cuts the result to at most max
-// runes, the last being "…" when cut. Invalid UTF-8 becomes U+FFFD.
+// oneLine is s on one line (oneline.Line), cut to at most max runes.
 func oneLine(s string, max int) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			space = true
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r) // an invalid byte arrives as utf8.RuneError
-	}
-	out := strings.TrimSpace(b.String())
-	if utf8.RuneCountInString(out) <= max {
-		return out
-	}
-	r := []rune(out)
-	return strings.TrimRightFunc(string(r[:max-1]), unicode.IsSpace) + "…"
+	return redactedLine(nil, s, max)
+}
+
+// redactedLine is s without the secrets of secrets (as given, and once s is
+// on one line), on one line, cut to at most max runes.
+func redactedLine(secrets *secret.Set, s string, max int) string {
+	return oneline.Cut(secrets.Redact(oneline.Line(secrets.Redact(s))), max)
 }

@@ -19,6 +19,7 @@ type panicky struct{ msg *string }
 func (p *panicky) Error() string { return *p.msg }
 
 func TestError(t *testing.T) {
+	t.Parallel()
 	var typedNil *panicky
 	long := strings.Repeat("é", 5000)
 	tests := []struct {
@@ -46,7 +47,7 @@ func TestError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			Error(&buf, tt.err)
+			Error(&buf, tt.err, nil)
 			got, err := lines(buf.String())
 			if err != nil {
 				t.Fatalf("%v: %q", err, buf.String())
@@ -75,6 +76,7 @@ func TestError(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		warnings []string
@@ -88,7 +90,7 @@ func TestWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			Warnings(&buf, steps.Result{Operation: steps.OpList, Warnings: tt.warnings})
+			Warnings(&buf, steps.Result{Operation: steps.OpList, Warnings: tt.warnings}, nil)
 			got, err := lines(buf.String())
 			if err != nil {
 				t.Fatalf("%v: %q", err, buf.String())

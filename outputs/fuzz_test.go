@@ -347,7 +347,7 @@ func FuzzError(f *testing.F) {
 			err = p
 		}
 		var buf bytes.Buffer
-		Error(&buf, err)
+		Error(&buf, err, nil)
 		out := buf.String()
 		if err == nil {
 			if out != "" {
@@ -398,16 +398,12 @@ func FuzzError(f *testing.F) {
 	})
 }
 
-// controlRun is one run of the characters a message never shows: the
-// Unicode control characters (category Cc) and the line and paragraph
-// separators.
-var controlRun = regexp.MustCompile(`[\p{Cc}\x{2028}\x{2029}]+`)
-
-// collapseControls is the documented message text, computed independently
-// of oneLine (a regular expression over the rune-decoded text instead of a
-// hand-written scan): invalid UTF-8 as U+FFFD (one per byte, as a Go
-// []rune conversion decodes it), each run of control characters one space,
-// surrounding white space trimmed.
+// collapseControls is the documented message text: invalid UTF-8 as U+FFFD,
+// each run of control characters (and Unicode line or paragraph
+// separators) one space, surrounding white space trimmed. A naive
+// reference: rune by rune through a regular expression.
 func collapseControls(s string) string {
-	return strings.TrimSpace(controlRun.ReplaceAllString(string([]rune(s)), " "))
+	return strings.TrimSpace(controlRuns.ReplaceAllString(string([]rune(s)), " "))
 }
+
+var controlRuns = regexp.MustCompile("[\\p{Cc}\u2028\u2029]+")

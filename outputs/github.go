@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/manifesto-dev/manifesto/internal/secret"
 )
 
 // githubDelimiterPrefix starts every heredoc delimiter GitHubOutput writes;
@@ -140,3 +142,15 @@ var (
 	githubDataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
 	githubPropertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 )
+
+// GitHubMasks writes one ::add-mask:: command for each mask of secrets
+// (each secret and its derived forms, a line at a time: the runner masks
+// line by line), so that the runner hides them in every later log line.
+func GitHubMasks(w io.Writer, secrets *secret.Set) error {
+	for _, m := range secrets.Masks() {
+		if err := GitHubCommand(w, "add-mask", nil, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -81,6 +81,7 @@ func parseGitHubFile(text string) (outs []Output, delims []string, err error) {
 var delimPattern = regexp.MustCompile(`^ghadelimiter_[0-9a-f]{32}$`)
 
 func TestGitHubOutput(t *testing.T) {
+	t.Parallel()
 	fake := "ghadelimiter_" + strings.Repeat("0", 32)
 	tests := []struct {
 		name string
@@ -147,6 +148,7 @@ func (r *scriptedReader) Read(p []byte) (int, error) {
 }
 
 func TestGitHubOutputRedrawsCollidingDelimiter(t *testing.T) {
+	t.Parallel()
 	first := bytes.Repeat([]byte{0xab}, 16)
 	second := bytes.Repeat([]byte{0xcd}, 16)
 	colliding := "ghadelimiter_" + hex.EncodeToString(first)
@@ -188,6 +190,7 @@ func TestGitHubOutputRedrawsCollidingDelimiter(t *testing.T) {
 }
 
 func TestGitHubOutputErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		w    io.Writer
@@ -253,6 +256,7 @@ func unescapeRunner(s string, pairs ...string) string {
 }
 
 func TestGitHubCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		cmd   string
@@ -302,6 +306,7 @@ func TestGitHubCommand(t *testing.T) {
 }
 
 func TestGitHubCommandErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		w     io.Writer
@@ -331,6 +336,7 @@ func TestGitHubCommandErrors(t *testing.T) {
 // The parser itself must behave like the runner, or the round trips above
 // prove nothing.
 func TestParseGitHubFile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		text    string
 		want    []Output

@@ -64,6 +64,7 @@ func parseGitLabDotenv(b []byte) (map[string]string, error) {
 func rubyStrip(s string) string { return strings.Trim(s, " \t\n\v\f\r\x00") }
 
 func TestDotenv(t *testing.T) {
+	t.Parallel()
 	many := make([]Output, 25)
 	for i := range many {
 		many[i] = Output{fmt.Sprintf("v%d", i), "x"}
@@ -143,6 +144,7 @@ func TestDotenv(t *testing.T) {
 }
 
 func TestDotenvWriteError(t *testing.T) {
+	t.Parallel()
 	if _, err := Dotenv(failWriter{}, []Output{{"a", "b"}}); err == nil {
 		t.Error("Dotenv succeeded on a failing writer")
 	}
@@ -150,6 +152,7 @@ func TestDotenvWriteError(t *testing.T) {
 
 // The parser must reject what GitLab rejects.
 func TestParseGitLabDotenv(t *testing.T) {
+	t.Parallel()
 	bad := []string{
 		"A=1\n\nB=2\n",
 		"# comment\n",
@@ -182,6 +185,7 @@ func getResult() steps.Result {
 }
 
 func TestJSONLines(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		outs []Output
@@ -208,6 +212,7 @@ func TestJSONLines(t *testing.T) {
 }
 
 func TestJSONLinesErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		w    io.Writer

@@ -65,6 +65,7 @@ func checkEntry(t *testing.T, m map[string]any, e store.Entry, extra ...string) 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestJSONLists(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		r    steps.Result
@@ -99,6 +100,7 @@ func TestJSONLists(t *testing.T) {
 }
 
 func TestJSONValue(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		r        steps.Result
@@ -140,6 +142,7 @@ func TestJSONValue(t *testing.T) {
 }
 
 func TestJSONRemoved(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		r     steps.Result
@@ -182,6 +185,7 @@ func TestJSONRemoved(t *testing.T) {
 }
 
 func TestJSONErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		w    io.Writer

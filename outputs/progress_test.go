@@ -69,6 +69,7 @@ func run(t *testing.T, terminal bool, threshold, total int64, steps []step) []st
 }
 
 func TestProgressPlain(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		total int64
@@ -118,6 +119,7 @@ func TestProgressPlain(t *testing.T) {
 var barLine = regexp.MustCompile(`^\rsbom \[([=> ]{30})\] ( {0,2}\d{1,3})% (\S+ \S+) / (\S+ \S+)(?:, (\S+ \S+/s))? *(\n?)$`)
 
 func TestProgressTerminal(t *testing.T) {
+	t.Parallel()
 	type draw struct {
 		bar, pct, done, rate string
 		final                bool
@@ -178,6 +180,7 @@ func TestProgressTerminal(t *testing.T) {
 }
 
 func TestProgressTerminalUnknownTotal(t *testing.T) {
+	t.Parallel()
 	got := run(t, true, 4*mib, -1, []step{{n: 3 * mib, after: time.Second}, {n: mib, after: 50 * time.Millisecond},
 		{n: mib, after: time.Second}, closing})
 	want := []string{"", "\rsbom 4.0 MiB, 4.0 MiB/s", "\rsbom 5.0 MiB, 2.4 MiB/s", "\rsbom 5.0 MiB, 2.4 MiB/s\n"}
@@ -189,6 +192,7 @@ func TestProgressTerminalUnknownTotal(t *testing.T) {
 }
 
 func TestProgressLabel(t *testing.T) {
+	t.Parallel()
 	for _, terminal := range []bool{false, true} {
 		var out bytes.Buffer
 		c := newClock()
@@ -211,6 +215,7 @@ func TestProgressLabel(t *testing.T) {
 }
 
 func TestProgressWriteErrorsIgnored(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	wc := newProgress(failWriter{}, true, 0, c.now)("sbom", 10)
 	if n, err := wc.Write(make([]byte, 10)); n != 10 || err != nil {
@@ -222,6 +227,7 @@ func TestProgressWriteErrorsIgnored(t *testing.T) {
 }
 
 func TestProgressDiscard(t *testing.T) {
+	t.Parallel()
 	wc := NewProgress(failWriter{}, true, 4*mib)("sbom", 0)
 	if _, ok := wc.(discard); !ok {
 		t.Errorf("small transfer got %T; want discard", wc)
@@ -229,10 +235,9 @@ func TestProgressDiscard(t *testing.T) {
 	if n, err := wc.Write(make([]byte, 8*mib)); n != 8*int(mib) || err != nil {
 		t.Errorf("Write = %d, %v", n, err)
 	}
-	for i := range 2 { // a second Close is harmless too
-		if err := wc.Close(); err != nil {
-			t.Errorf("Close #%d: %v", i+1, err)
-		}
+	// Closing twice is harmless.
+	if first, second := wc.Close(), wc.Close(); first != nil || second != nil {
+		t.Errorf("Close = %v, then %v", first, second)
 	}
 }
 
@@ -241,6 +246,7 @@ type countWriter struct{ calls int }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.calls++; return len(p), nil }
 
+// Not parallel: testing.AllocsPerRun refuses to run in a parallel test.
 func TestProgressWriteDoesNotAllocate(t *testing.T) {
 	for _, terminal := range []bool{false, true} {
 		for _, drawing := range []bool{false, true} {
@@ -279,6 +285,7 @@ func BenchmarkProgressWrite(b *testing.B) {
 }
 
 func TestAppendSize(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		n    float64
 		want string
@@ -304,6 +311,7 @@ func TestAppendSize(t *testing.T) {
 }
 
 func TestIsTerminal(t *testing.T) {
+	t.Parallel()
 	regular, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -52,17 +53,20 @@ type SummaryRow struct {
 // backticks inside, other text has every ASCII punctuation character
 // backslash-escaped, and every '|' in a table cell is written "\|".
 //
+// Every secret of secrets (nil: none) is redacted from every cell and
+// message before it is escaped.
+//
 // The output stays within MaxSummary bytes: failure lines are kept first,
 // then table rows in order; what does not fit is left out and replaced by a
 // note saying how many rows or failures are not shown.
-func GitHubSummary(w io.Writer, rows []SummaryRow) error {
-	_, err := io.WriteString(w, githubSummary(rows, MaxSummary))
+func GitHubSummary(w io.Writer, rows []SummaryRow, secrets *secret.Set) error {
+	_, err := io.WriteString(w, githubSummary(rows, MaxSummary, secrets))
 	return err
 }
 
 // githubSummary renders rows in at most limit bytes (limit must leave room
 // for the fixed text, a few hundred bytes).
-func githubSummary(rows []SummaryRow, limit int) string {
+func githubSummary(rows []SummaryRow, limit int, secrets *secret.Set) string {
 	const (
 		heading = "## Manifesto\n\n"
 		header  = "| operation | image | key | result | digest |\n| --- | --- | --- | --- | --- |\n"
@@ -76,9 +80,9 @@ func githubSummary(rows []SummaryRow, limit int) string {
 	}
 	var table, failures []string
 	for _, row := range rows {
-		table = append(table, summaryRow(row))
+		table = append(table, summaryRow(row, secrets))
 		if row.Err != nil {
-			failures = append(failures, summaryFailure(row))
+			failures = append(failures, summaryFailure(row, secrets))
 		}
 	}
 
@@ -123,7 +127,7 @@ func fit(lines []string, budget *int) int {
 }
 
 // summaryRow is the table row of row, ending in a newline.
-func summaryRow(row SummaryRow) string {
+func summaryRow(row SummaryRow, secrets *secret.Set) string {
 	r := row.Result
 	digest := ""
 	switch {
@@ -133,11 +137,11 @@ func summaryRow(row SummaryRow) string {
 		digest = r.Entries[0].Digest
 	}
 	cells := []string{
-		escapeMarkdown(oneLine(r.Operation, maxSummaryCell)),
-		codeSpan(oneLine(r.Image, maxSummaryCell)),
-		codeSpan(oneLine(r.Key, maxSummaryCell)),
+		escapeMarkdown(redactedLine(secrets, r.Operation, maxSummaryCell)),
+		codeSpan(redactedLine(secrets, r.Image, maxSummaryCell)),
+		codeSpan(redactedLine(secrets, r.Key, maxSummaryCell)),
 		escapeMarkdown(summaryResult(row)),
-		codeSpan(oneLine(digest, maxSummaryCell)),
+		codeSpan(redactedLine(secrets, digest, maxSummaryCell)),
 	}
 	for i, c := range cells {
 		cells[i] = strings.ReplaceAll(c, "|", `\|`)
@@ -146,23 +150,23 @@ func summaryRow(row SummaryRow) string {
 }
 
 // summaryFailure is the failure line of row, ending in a newline.
-func summaryFailure(row SummaryRow) string {
+func summaryFailure(row SummaryRow, secrets *secret.Set) string {
 	r := row.Result
 	var b strings.Builder
 	b.WriteString("- ")
-	if op := escapeMarkdown(oneLine(r.Operation, maxSummaryCell)); op != "" {
+	if op := escapeMarkdown(redactedLine(secrets, r.Operation, maxSummaryCell)); op != "" {
 		b.WriteString(op)
 		b.WriteByte(' ')
 	}
-	if image := codeSpan(oneLine(r.Image, maxSummaryCell)); image != "" {
+	if image := codeSpan(redactedLine(secrets, r.Image, maxSummaryCell)); image != "" {
 		b.WriteString(image)
 		b.WriteByte(' ')
 	}
-	if key := codeSpan(oneLine(r.Key, maxSummaryCell)); key != "" {
+	if key := codeSpan(redactedLine(secrets, r.Key, maxSummaryCell)); key != "" {
 		b.WriteString(key)
 		b.WriteByte(' ')
 	}
-	msg := oneLine(errorText(row.Err), MaxMessageLen)
+	msg := redactedLine(secrets, errorText(row.Err), MaxMessageLen)
 	if msg == "" {
 		msg = "unknown error"
 	}

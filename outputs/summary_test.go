@@ -151,6 +151,7 @@ func parseSummary(t *testing.T, s string) parsedSummary {
 }
 
 func TestGitHubSummary(t *testing.T) {
+	t.Parallel()
 	hostileErr := errors.New("registry said: a|b `c` <script>x</script> *bold* [l](u)\nsecond line\r\n| --- |")
 	hostileImage := "reg.example/a|b:`v`"
 	rows := []SummaryRow{
@@ -167,7 +168,7 @@ func TestGitHubSummary(t *testing.T) {
 		{Result: steps.Result{Operation: steps.OpPut, Image: " `x "}, Err: fmt.Errorf("put: %w", errdef.ErrUnauthorized)},
 	}
 	var buf bytes.Buffer
-	if err := GitHubSummary(&buf, rows); err != nil {
+	if err := GitHubSummary(&buf, rows, nil); err != nil {
 		t.Fatal(err)
 	}
 	p := parseSummary(t, buf.String())
@@ -200,8 +201,9 @@ func TestGitHubSummary(t *testing.T) {
 }
 
 func TestGitHubSummaryEmpty(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
-	if err := GitHubSummary(&buf, nil); err != nil {
+	if err := GitHubSummary(&buf, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	p := parseSummary(t, buf.String())
@@ -211,6 +213,7 @@ func TestGitHubSummaryEmpty(t *testing.T) {
 }
 
 func TestGitHubSummaryLimit(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é|`", 600) // far over the cell and message limits
 	ok := SummaryRow{Result: steps.Result{Operation: steps.OpPut, Image: long, Key: "sbom", Found: true, Entry: &entryA}}
 	bad := SummaryRow{Result: steps.Result{Operation: steps.OpGet, Image: long, Key: "sbom"}, Err: errors.New(long)}
@@ -228,7 +231,7 @@ func TestGitHubSummaryLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := githubSummary(tt.rows, tt.limit)
+			s := githubSummary(tt.rows, tt.limit, nil)
 			if len(s) > tt.limit {
 				t.Fatalf("summary is %d bytes, limit %d", len(s), tt.limit)
 			}
@@ -264,12 +267,14 @@ func TestGitHubSummaryLimit(t *testing.T) {
 }
 
 func TestGitHubSummaryWriteError(t *testing.T) {
-	if err := GitHubSummary(failWriter{}, nil); err == nil {
+	t.Parallel()
+	if err := GitHubSummary(failWriter{}, nil, nil); err == nil {
 		t.Error("GitHubSummary succeeded on a failing writer")
 	}
 }
 
 func TestSummaryResult(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		row  SummaryRow
 		want string
@@ -289,7 +294,7 @@ func TestSummaryResult(t *testing.T) {
 		}
 	}
 	// A failure with nothing but an empty error still makes a readable line.
-	if got := summaryFailure(SummaryRow{Err: errors.New(" \n ")}); got != "- unknown error\n" {
+	if got := summaryFailure(SummaryRow{Err: errors.New(" \n ")}, nil); got != "- unknown error\n" {
 		t.Errorf("bare failure line = %q", got)
 	}
 }

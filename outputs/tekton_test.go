@@ -42,6 +42,7 @@ func terminationMessage(t *testing.T, dir string) ([]byte, map[string]string) {
 }
 
 func TestTektonResults(t *testing.T) {
+	t.Parallel()
 	kb := func(n int, c string) string { return strings.Repeat(c, n*1024) }
 	tests := []struct {
 		name    string
@@ -97,6 +98,7 @@ func TestTektonResults(t *testing.T) {
 }
 
 func TestTektonResultsReplaces(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "digest"), []byte("old value, longer"), 0o600); err != nil {
 		t.Fatal(err)
@@ -117,6 +119,7 @@ func TestTektonResultsReplaces(t *testing.T) {
 }
 
 func TestTektonResultsErrors(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"", "_x", "x_", "-x", "a/b", "..", ".x", "a b", "é"} {
 		dir := t.TempDir()
 		if _, err := TektonResults(dir, []Output{{"ok", "1"}, {name, "2"}}); err == nil {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestText(t *testing.T) {
+	t.Parallel()
 	warn := []string{"something odd"}
 	tests := []struct {
 		name string
@@ -50,6 +51,7 @@ func TestText(t *testing.T) {
 }
 
 func TestTextErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		w    interface{ Write([]byte) (int, error) }

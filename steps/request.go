@@ -6,7 +6,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/store"
+	"github.com/manifesto-dev/manifesto/trust/notary"
+	"github.com/manifesto-dev/manifesto/trust/sigstore"
 )
 
 // Operations.
@@ -52,42 +55,21 @@ const (
 	TrustSigstore = "sigstore"
 )
 
-// TrustOptions select signing on put and verification on read.
+// TrustOptions select signing on put and verification on read. The
+// backends' own option structs are the one definition of their settings;
+// package inputs fills them, secrets included (key passphrases, cosign's
+// password, the OIDC token source).
 type TrustOptions struct {
 	// Backend is TrustNone, TrustNotary or TrustSigstore.
 	Backend string
 	// Verify makes get, list and history return only entries the trusted
 	// signer vouches for, failing closed. inputs sets it to true whenever
 	// Backend is set, unless the user turned it off.
-	Verify   bool
-	Notary   NotaryOptions
-	Sigstore SigstoreOptions
-}
-
-// NotaryOptions configure the Notary backend (see trust/notary).
-type NotaryOptions struct {
-	Server    string // URL of the Notary server
-	TrustDir  string // Notary client directory (notary CLI layout)
-	Role      string // "targets" or a delegation "targets/NAME"
-	Key       string // PEM of the role's private key (secret), optional
-	RootKeyID string // pinned root key ID
-	TOFU      bool   // trust the root on first use instead of a pin
-}
-
-// SigstoreOptions configure the Sigstore backend (see trust/sigstore).
-// Key and the files' contents are loaded by inputs; nothing here is a path.
-type SigstoreOptions struct {
-	Key           string // PEM private key (secret); empty: keyless on put
-	PublicKey     string // PEM public key trusted for keyed signatures
-	FulcioURL     string // keyless: Fulcio (default public good)
-	RekorURL      string // keyless: Rekor (default public good)
-	SigningConfig string // keyless: a Sigstore signing config (JSON) instead of the URLs
-	// CertificateIdentity or CertificateIdentityRegexp and
-	// CertificateOIDCIssuer are the trusted keyless signer.
-	CertificateIdentity       string
-	CertificateIdentityRegexp string
-	CertificateOIDCIssuer     string
-	TrustedRoot               string // keyless: a Sigstore trusted root (JSON); empty: public good via TUF
+	Verify bool
+	// Notary is set when Backend is TrustNotary.
+	Notary notary.Options
+	// Sigstore is set when Backend is TrustSigstore.
+	Sigstore sigstore.Options
 }
 
 // RegistryOptions are the connection settings. Password is a secret: it must
@@ -114,6 +96,10 @@ type Env struct {
 	// target, for backends that keep signatures in the registry; it is nil
 	// for trust init.
 	OpenTrust func(o TrustOptions, t *store.Target) (TrustBackend, error)
+	// Secrets is the run's secret registry: what inputs read, for the
+	// store and the trust backends to add the secrets they learn (tokens a
+	// registry hands out) before anything prints them. nil holds nothing.
+	Secrets *secret.Set
 }
 
 // Result is what an operation did. Fields that do not apply stay zero.

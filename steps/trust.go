@@ -11,8 +11,8 @@ import (
 )
 
 // TrustBackend is what the steps need of a trust backend. main builds it
-// from the request's TrustOptions (Env.OpenTrust), so this package depends
-// on no backend.
+// from the request's TrustOptions (Env.OpenTrust): this package uses the
+// backends' option types only, never their code.
 type TrustBackend interface {
 	trust.Signer
 	trust.Verifier

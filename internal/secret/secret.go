@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/manifesto-dev/manifesto/internal/oneline"
 )
 
 // Placeholder replaces a secret in redacted text.
@@ -90,18 +92,13 @@ func (s *Set) add(v string) {
 // folded onto one line, and escaped the way %q prints it (quotes,
 // backslashes and newlines escaped).
 func forms(secret string) []string {
-	out := []string{secret, strings.TrimSpace(secret), oneLine(secret)}
+	out := []string{secret, strings.TrimSpace(secret), oneline.Line(secret)}
 	for _, f := range out[:3] {
 		if q := strconv.Quote(f); len(q) > 2 && q[1:len(q)-1] != f {
 			out = append(out, q[1:len(q)-1])
 		}
 	}
 	return out
-}
-
-func oneLine(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return strings.TrimSpace(s)
 }
 
 // Masks returns the strings a CI runner should mask (GitHub's

@@ -206,8 +206,7 @@ func cosignKey(t *testing.T, password string) keyPair {
 // backend opens a backend on f's target.
 func (f *fixture) backend(o Options) *Backend {
 	f.t.Helper()
-	o.Registry = f.tgt
-	b, err := New(o)
+	b, err := New(o, f.tgt)
 	if err != nil {
 		f.t.Fatal(err)
 	}

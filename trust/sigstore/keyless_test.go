@@ -249,7 +249,7 @@ func TestSigningConfig(t *testing.T) {
 	 "rekorTlogConfig":{"selector":"ANY"},
 	 "tsaUrls":[{"url":"https://tsa.example.com/api/v1/timestamp","majorApiVersion":1,"validFor":{"start":"2020-01-01T00:00:00Z"}}],
 	 "tsaConfig":{"selector":"ANY"}}`
-	b, err := New(Options{SigningConfig: []byte(sc)})
+	b, err := New(Options{SigningConfig: []byte(sc)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestSigningConfig(t *testing.T) {
 	}
 	onlyV2 := strings.Replace(sc, `,
 	                  {"url":"https://rekor.example.com","majorApiVersion":1,"validFor":{"start":"2020-01-01T00:00:00Z"}}`, "", 1)
-	if _, err := New(Options{SigningConfig: []byte(onlyV2)}); !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "v2") {
+	if _, err := New(Options{SigningConfig: []byte(onlyV2)}, nil); !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "v2") {
 		t.Errorf("Rekor v2 only: %v", err)
 	}
 }

@@ -154,10 +154,6 @@ type Registry interface {
 // keyless through IDToken); Verify needs a trusted identity (PublicKey, a
 // Key whose public half is trusted, or CertificateIdentity[Regexp]).
 type Options struct {
-	// Registry holds the signatures (the image's store target); nil only
-	// for a backend that is never asked to sign or verify.
-	Registry Registry
-
 	// Key is a PEM private key: cosign's encrypted format (ENCRYPTED
 	// SIGSTORE PRIVATE KEY) or PKCS#8. Empty: sign keyless.
 	Key string
@@ -243,11 +239,13 @@ type rekorService struct {
 	version uint32
 }
 
-// New validates o and returns a Backend. Option errors (a key that does not
-// parse or decrypt, a bad URL or regexp, a trusted root that does not
-// parse) are usage errors (errdef.ErrUsage); nothing is sent anywhere.
-func New(o Options) (*Backend, error) {
-	b := &Backend{reg: o.Registry, now: o.Now, idToken: o.IDToken, transport: o.Transport}
+// New validates o and returns a Backend whose signatures live in reg (the
+// image's store target; nil only for a backend that is never asked to sign
+// or verify). Option errors (a key that does not parse or decrypt, a bad URL
+// or regexp, a trusted root that does not parse) are usage errors
+// (errdef.ErrUsage); nothing is sent anywhere.
+func New(o Options, reg Registry) (*Backend, error) {
+	b := &Backend{reg: reg, now: o.Now, idToken: o.IDToken, transport: o.Transport}
 	if b.now == nil {
 		b.now = time.Now
 	}

@@ -44,11 +44,11 @@ func TestNewValidatesOptions(t *testing.T) {
 		"signing config not one":     {SigningConfig: []byte(`{"mediaType":"x"}`)},
 		"encrypted PKCS#8":           {Key: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"},
 	} {
-		if _, err := New(o); !errors.Is(err, errdef.ErrUsage) {
+		if _, err := New(o, nil); !errors.Is(err, errdef.ErrUsage) {
 			t.Errorf("%s: New: %v, want a usage error", name, err)
 		}
 	}
-	b, err := New(Options{Key: k.priv})
+	b, err := New(Options{Key: k.priv}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	if err := b.Forget(context.Background(), "r/x", nil); err != nil {
 		t.Errorf("Forget: %v", err)
 	}
-	b, _ = New(Options{})
+	b, _ = New(Options{}, nil)
 	if _, err := b.Verify(context.Background(), trust.Query{Subject: "sha256:" + strings.Repeat("a", 64)}); !errors.Is(err, errdef.ErrUsage) {
 		t.Errorf("Verify without a trusted signer: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestEncryptedCosignKey(t *testing.T) {
 		t.Fatalf("not cosign's format: %.60s", k.priv)
 	}
 	for name, pw := range map[string]string{"wrong password": "battery staple", "no password": ""} {
-		_, err := New(Options{Key: k.priv, Password: pw})
+		_, err := New(Options{Key: k.priv, Password: pw}, nil)
 		if !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "COSIGN_PASSWORD") {
 			t.Errorf("%s: %v", name, err)
 		}
