@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
@@ -98,9 +99,28 @@ func (w workspace) resolve(f opField, dirHint string) (path, rel string, err err
 // escapes reports whether err is os.Root refusing a path that leaves the
 // root: through a symbolic link, since the name itself stays inside.
 func escapes(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && pe.Err.Error() == "path escapes from parent"
+	want := rootEscape()
+	return want != nil && errors.Is(err, want)
 }
+
+// rootEscape is the error value os.Root gives for a path that leaves it.
+// The os package does not export it, so it is taken once from a root asked
+// for its parent and compared by identity, never by its text. Should that
+// ever fail, escapes reports false and the path is still refused, with the
+// generic "cannot be read" message.
+var rootEscape = sync.OnceValue(func() error {
+	r, err := os.OpenRoot(os.TempDir())
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	_, err = r.Lstat("..")
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return nil
+	}
+	return pe.Err
+})
 
 func (w workspace) escaped(f opField) error {
 	return errdef.Usagef("%s %q leads through a symbolic link outside the workspace %q", f.label(), f.value, w.dir)
