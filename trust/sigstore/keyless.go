@@ -27,7 +27,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
-	"github.com/manifesto-dev/manifesto/internal/httpx"
 )
 
 // maxResponse caps what Fulcio, Rekor and a TSA may answer.
@@ -166,19 +165,10 @@ func (b *Backend) keylessBundle(ctx context.Context, payload []byte) (*protobund
 	return pb, signer, nil
 }
 
-// defaultTransport is the transport to Fulcio, Rekor and timestamp
-// authorities when Options.Transport is nil: internal/httpx's bounded one,
-// shared by every Backend so that connections are reused.
-var defaultTransport = httpx.Transport(false)
-
 // httpClient is the client for the keyless signing services; a whole
 // exchange (headers and body) is bounded by two minutes.
 func (b *Backend) httpClient() *http.Client {
-	t := b.transport
-	if t == nil {
-		t = defaultTransport
-	}
-	return &http.Client{Transport: t, Timeout: 2 * time.Minute}
+	return &http.Client{Transport: b.transport, Timeout: 2 * time.Minute}
 }
 
 // post sends body and returns the status, headers and body of an answer

@@ -76,6 +76,8 @@
 package sigstore
 
 import (
+	"github.com/manifesto-dev/manifesto/internal/httpx"
+
 	"context"
 	"fmt"
 	"io"
@@ -246,6 +248,11 @@ type rekorService struct {
 // (errdef.ErrUsage); nothing is sent anywhere.
 func New(o Options, reg Registry) (*Backend, error) {
 	b := &Backend{reg: reg, now: o.Now, idToken: o.IDToken, transport: o.Transport}
+	if b.transport == nil {
+		// internal/httpx's bounded transport, one per backend so that
+		// its connections are reused across the exchanges of a run.
+		b.transport = httpx.Transport(false)
+	}
 	if b.now == nil {
 		b.now = time.Now
 	}
