@@ -76,8 +76,6 @@
 package sigstore
 
 import (
-	"github.com/manifesto-dev/manifesto/internal/httpx"
-
 	"context"
 	"fmt"
 	"io"
@@ -93,6 +91,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/httpx"
 	"github.com/manifesto-dev/manifesto/store"
 	"github.com/manifesto-dev/manifesto/trust"
 )
