@@ -5,87 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/testimage"
 )
-
-// backendKinds are the storage locations every behaviour is checked on.
-var backendKinds = []string{"referrers", "fallback", "layout"}
-
-// newImage starts a store of the given kind holding one random image and
-// returns the IMAGE reference to it.
-func newImage(t *testing.T, kind string) string {
-	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if kind == "layout" {
-		dir := t.TempDir()
-		p, err := layout.Write(dir, empty.Index)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: "v1"})); err != nil {
-			t.Fatal(err)
-		}
-		return "oci:" + dir + ":v1"
-	}
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(kind == "referrers"), registry.Logger(discardLogger())))
-	t.Cleanup(srv.Close)
-	ref := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
-	if err := remote.Write(mustRef(t, ref), img); err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
-
-func mustRef(t *testing.T, s string) name.Reference {
-	t.Helper()
-	r, err := name.ParseReference(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func writeValue(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// tick returns a clock that advances one millisecond per call, so created
-// times are distinct and ordered.
-func tick() func() time.Time {
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		now = now.Add(time.Millisecond)
-		return now
-	}
-}
 
 func open(t *testing.T, image string, opts ...Option) *Target {
 	t.Helper()
@@ -97,16 +24,18 @@ func open(t *testing.T, image string, opts ...Option) *Target {
 }
 
 func TestPutGetListHistoryDelete(t *testing.T) {
-	for _, kind := range backendKinds {
+	t.Parallel()
+	for _, kind := range testimage.Kinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
-			image := newImage(t, kind)
-			clock := tick()
+			image := testimage.Image(t, kind)
+			clock := testimage.Clock()
 			tg := open(t, image, WithAccess(Delete), WithClock(clock))
 
 			put := func(key, file, content string) Entry {
 				t.Helper()
-				e, err := tg.Put(ctx, key, Value{Path: writeValue(t, file, content)})
+				e, err := tg.Put(ctx, key, Value{Path: testimage.WriteValue(t, file, content)})
 				if err != nil {
 					t.Fatalf("put %s: %v", key, err)
 				}
@@ -188,35 +117,31 @@ func keysOf(es []Entry) string {
 
 // TestConcurrentWriters: many writers at once on one image; none is lost.
 func TestConcurrentWriters(t *testing.T) {
-	for _, kind := range backendKinds {
+	t.Parallel()
+	for _, kind := range testimage.Kinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
-			image := newImage(t, kind)
+			image := testimage.Image(t, kind)
 			const keys, versions = 16, 8
-			var wg sync.WaitGroup
-			errs := make(chan error, keys+versions)
+			// Every writer at once: no limit on the group.
+			var g errgroup.Group
 			for i := 0; i < keys+versions; i++ {
 				key := fmt.Sprintf("key-%02d", i)
 				if i >= keys {
 					key = "shared"
 				}
-				path := writeValue(t, "v.txt", fmt.Sprintf("value %d", i))
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				path := testimage.WriteValue(t, "v.txt", fmt.Sprintf("value %d", i))
+				g.Go(func() error {
 					tg, err := Open(ctx, image, WithAccess(Write))
 					if err == nil {
 						_, err = tg.Put(ctx, key, Value{Path: path})
 					}
-					errs <- err
-				}()
+					return err
+				})
 			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Fatal(err)
-				}
+			if err := g.Wait(); err != nil {
+				t.Fatal(err)
 			}
 			all, err := open(t, image).List(ctx)
 			if err != nil {
@@ -233,19 +158,17 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
-func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
-
-// TestStreamedUpload: values at or over streamThreshold are hashed while
-// they upload (POST, PATCH, PUT ?digest=) and read back the same.
+// TestStreamedUpload: values at or over the stream threshold are hashed
+// while they upload (POST, PATCH, PUT ?digest=) and read back the same.
 func TestStreamedUpload(t *testing.T) {
-	defer func(old int64) { streamThreshold = old }(streamThreshold)
-	streamThreshold = 1
-	for _, kind := range backendKinds {
+	t.Parallel()
+	for _, kind := range testimage.Kinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
-			image := newImage(t, kind)
+			image := testimage.Image(t, kind)
 			content := strings.Repeat("streamed value ", 10000)
-			e, err := open(t, image, WithAccess(Write)).Put(ctx, "big", Value{Path: writeValue(t, "big.txt", content)})
+			e, err := open(t, image, WithAccess(Write), WithStreamThreshold(1)).Put(ctx, "big", Value{Path: testimage.WriteValue(t, "big.txt", content)})
 			if err != nil {
 				t.Fatal(err)
 			}
