@@ -49,7 +49,10 @@ type retryableError struct {
 	after time.Duration
 }
 
+// Error is the attempt's error message.
 func (e *retryableError) Error() string { return e.err.Error() }
+
+// Unwrap returns the attempt's error.
 func (e *retryableError) Unwrap() error { return e.err }
 
 // retryLater marks err, the failure of one attempt, as retryable after at

@@ -513,6 +513,7 @@ type progressReader struct {
 	c io.Closer
 }
 
+// Read reads and reports what it read.
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
@@ -521,6 +522,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Close ends the report and closes the source.
 func (p *progressReader) Close() error {
 	p.w.Close()
 	return p.c.Close()
