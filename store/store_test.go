@@ -183,3 +183,26 @@ func TestStreamedUpload(t *testing.T) {
 		})
 	}
 }
+
+// TestReferrersCapability: what a registry does about the referrers API is
+// discovered by the Target that talks to it, kept there, and learned by no
+// other Target.
+func TestReferrersCapability(t *testing.T) {
+	t.Parallel()
+	for kind, want := range map[string]referrersCapability{testimage.Referrers: referrersSupported, testimage.Fallback: referrersUnsupported} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			image := testimage.Image(t, kind)
+			tg := open(t, image)
+			if _, err := tg.List(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := tg.b.(*remoteBackend).known(); got != want {
+				t.Errorf("after a listing the Target knows %d, want %d", got, want)
+			}
+			if got := open(t, image).b.(*remoteBackend).known(); got != referrersUnknown {
+				t.Errorf("a new Target knows %d, want unknown", got)
+			}
+		})
+	}
+}
