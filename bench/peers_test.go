@@ -958,15 +958,15 @@ func sortedKeys[V any](m map[string]V) []string {
 func whyExtra(role string) string {
 	switch role {
 	case "GET /v2/":
-		return "the ping: go-containerregistry's `transport.NewWithContext` (store/registry.go:76, `newRegistry`) asks `/v2/` for the auth scheme before any request, in every command; oras and regctl send none and answer a 401 challenge when one comes"
+		return "the ping: go-containerregistry's `transport.NewWithContext` (store/client.go, `newRegistry`) asks `/v2/` for the auth scheme before any request, in every command; oras and regctl send none and answer a 401 challenge when one comes"
 	case "PUT manifests/{trace tag <fallback>.mf-<entry>}":
-		return "the entry's own trace tag (store/remote.go:133, `putTrace`): the durable record that keeps the entry findable whatever concurrent writers do to the shared index"
+		return "the entry's own trace tag (store/referrers.go, `putTrace`): the durable record that keeps the entry findable whatever concurrent writers do to the shared index"
 	case "GET tags/list":
-		return "the trace listing `tags/list?last=<fallback tag>.mf-` (store/remote.go:238, `fallbackView` → `tagsAfter`), once per read of the fallback state; a put reads that state twice (merge, then confirmation)"
+		return "the trace listing `tags/list?last=<fallback tag>.mf-` (store/fallback.go, `fallbackView` → `tagsAfter`), once per read of the fallback state; a put reads that state twice (merge, then confirmation)"
 	case "GET manifests/{trace tag <fallback>.mf-<entry>}":
-		return "the manifest behind the new entry's own trace tag, fetched because the index does not list it yet (store/remote.go:255, `fallbackView` → `tracedDescriptor`); `mergeFallback` already holds that descriptor (its `add`), so this one is avoidable"
+		return "the manifest behind the new entry's own trace tag, fetched because the index does not list it yet (store/fallback.go, `fallbackView` → `tracedDescriptor`); `mergeFallback` already holds that descriptor (its `add`), so this one is avoidable"
 	case "GET manifests/{fallback tag sha256-<image>}":
-		return "the confirmation read of the index after writing it (store/remote.go:311–315: `mergeFallback`'s second attempt, after a 10–50 ms jittered sleep), which makes concurrent writers converge"
+		return "the confirmation read of the index after writing it (store/fallback.go: `mergeFallback`'s second attempt, after a 10–50 ms jittered sleep), which makes concurrent writers converge"
 	case "PUT manifests/{fallback tag sha256-<image>}":
 		return "the fallback index written by manifesto where the peer does not write it"
 	}

@@ -157,16 +157,16 @@ extra request and the code that sends it. In short:
 **Requests.**
 
 - **`GET /v2/` in every command, on both registries (+1 on every operation).** go-containerregistry's
-  `transport.NewWithContext` (store/registry.go:76, `newRegistry`) pings the registry to learn its
+  `transport.NewWithContext` (store/client.go, `newRegistry`) pings the registry to learn its
   auth scheme before the first real request. oras and regctl send the real request and handle a
   401 challenge only if one comes. On the referrers-capable registry this ping is the *only*
   difference for get and list.
 - **CNCF Distribution, get and list: `GET tags/list` (+1).** Every read of the fallback state lists
-  the entries' trace tags (store/remote.go:238, `fallbackView` → `tagsAfter`). That listing is how
+  the entries' trace tags (store/fallback.go, `fallbackView` → `tagsAfter`). That listing is how
   manifesto keeps finding entries that concurrent writers dropped from the shared index — the
   reason goal 4 is met while oras and regctl lose most entries.
 - **CNCF Distribution, put: +5, −1.** The ping; the `PUT` of the entry's own trace tag
-  (`putTrace` in store/remote.go); two `GET tags/list` (one per read of the fallback state: merge,
+  (`putTrace` in store/referrers.go); two `GET tags/list` (one per read of the fallback state: merge,
   then confirmation); and the confirmation `GET` of the index after writing it (`mergeFallback`).
   oras sends one request manifesto does not: a `HEAD` of the entry manifest before pushing it. (An
   earlier version also re-fetched the new entry's own trace manifest; fixed.)

@@ -35,7 +35,7 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	defer func() { res.Warnings = append(res.Warnings, t.Warnings...) }()
+	defer func() { res.Warnings = append(res.Warnings, store.Messages(t.Warnings)...) }()
 
 	// Trust is set up before the image is resolved, so that a bad trust
 	// configuration fails before any registry work beyond the connection.

@@ -36,7 +36,7 @@ func (t *Target) Attach(ctx context.Context, to v1.Descriptor, a Artifact) (v1.D
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  a.ArtifactType,
-		Config:        emptyConfig,
+		Config:        emptyConfig(),
 		Subject:       &v1.Descriptor{MediaType: to.MediaType, Digest: to.Digest, Size: to.Size},
 		Annotations:   a.Annotations,
 	}
@@ -52,7 +52,7 @@ func (t *Target) Attach(ctx context.Context, to v1.Descriptor, a Artifact) (v1.D
 		}
 		m.Layers = append(m.Layers, d)
 	}
-	if err := t.ensureBlob(ctx, emptyConfig, "", ""); err != nil {
+	if err := t.ensureBlob(ctx, emptyConfig(), "", ""); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("attach %s: %w", a.ArtifactType, err)
 	}
 	b, err := json.Marshal(m)

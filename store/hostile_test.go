@@ -5,17 +5,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/testimage"
 )
 
 // liar wraps a real in-memory registry (without the referrers API) and lets
@@ -38,15 +42,19 @@ func (l *liar) set(f func(w http.ResponseWriter, r *http.Request) bool) { l.tamp
 // newLiar returns a registry with one image and one entry "k" on it.
 func newLiar(t *testing.T) (*liar, string, Entry) {
 	t.Helper()
-	l := &liar{inner: registry.New(registry.Logger(discardLogger()))}
+	l := &liar{inner: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
 	srv := httptest.NewServer(l)
 	t.Cleanup(srv.Close)
 	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
 	img, _ := random.Image(64, 1)
-	if err := remote.Write(mustRef(t, image), img); err != nil {
+	ref, err := name.ParseReference(image)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := open(t, image, WithAccess(Write)).Put(context.Background(), "k", Value{Path: writeValue(t, "v.txt", "true value")})
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	e, err := open(t, image, WithAccess(Write)).Put(context.Background(), "k", Value{Path: testimage.WriteValue(t, "v.txt", "true value")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +62,7 @@ func newLiar(t *testing.T) (*liar, string, Entry) {
 }
 
 func TestHostileRegistry(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		// image rewrites the image reference (default: the tag).
@@ -150,6 +159,7 @@ func TestHostileRegistry(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			l, image, e := newLiar(t)
 			if tc.image != nil {
 				s, err := open(t, image).Subject(context.Background())
@@ -181,6 +191,7 @@ func readK(tg *Target) error {
 // image itself. Readers must not take it for an index, and entries stay
 // findable through their traces.
 func TestFallbackTagAliasedToImage(t *testing.T) {
+	t.Parallel()
 	l, image, e := newLiar(t)
 	tg := open(t, image)
 	subject, err := tg.Subject(context.Background())
@@ -204,10 +215,10 @@ func TestFallbackTagAliasedToImage(t *testing.T) {
 		t.Fatalf("history = %+v, want the traced entry %s", hist, e.Digest)
 	}
 	w := open(t, image, WithAccess(Write))
-	if _, err := w.Put(context.Background(), "k", Value{Path: writeValue(t, "v.txt", "second")}); err != nil {
+	if _, err := w.Put(context.Background(), "k", Value{Path: testimage.WriteValue(t, "v.txt", "second")}); err != nil {
 		t.Fatal(err)
 	}
-	if len(w.Warnings) != 1 || !strings.Contains(w.Warnings[0], "not a referrers index") {
+	if len(w.Warnings) != 1 || !strings.Contains(w.Warnings[0].Msg, "not a referrers index") || w.Warnings[0].Kind != WarnIndexAliased {
 		t.Errorf("warnings = %q", w.Warnings)
 	}
 	if hist, _ = open(t, image).History(context.Background(), "k"); len(hist) != 2 {
@@ -219,8 +230,10 @@ func TestFallbackTagAliasedToImage(t *testing.T) {
 // loop, or lists descriptors of absurd sizes costs bounded time and memory
 // and ends in a clear error (or the absurd descriptor is ignored).
 func TestHostileListings(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("endless referrers pages", func(t *testing.T) {
+		t.Parallel()
 		l, image, _ := newLiar(t)
 		var pages atomic.Int64
 		l.set(func(w http.ResponseWriter, r *http.Request) bool {
@@ -233,14 +246,13 @@ func TestHostileListings(t *testing.T) {
 			}
 			return false
 		})
-		referrersSupport.Delete(strings.Split(image, "/")[0])
-		defer referrersSupport.Delete(strings.Split(image, "/")[0])
 		_, err := open(t, image).List(ctx)
 		if !errors.Is(err, errdef.ErrInvalidResponse) || pages.Load() > maxPages+1 || pages.Load() < maxPages {
 			t.Fatalf("err = %v after %d pages", err, pages.Load())
 		}
 	})
 	t.Run("endless tag pages", func(t *testing.T) {
+		t.Parallel()
 		l, image, _ := newLiar(t)
 		var pages atomic.Int64
 		l.set(func(w http.ResponseWriter, r *http.Request) bool {
@@ -258,6 +270,7 @@ func TestHostileListings(t *testing.T) {
 		}
 	})
 	t.Run("redirect loop on the value", func(t *testing.T) {
+		t.Parallel()
 		l, image, _ := newLiar(t)
 		var hops atomic.Int64
 		l.set(func(w http.ResponseWriter, r *http.Request) bool {
@@ -274,6 +287,7 @@ func TestHostileListings(t *testing.T) {
 		}
 	})
 	t.Run("absurd descriptor sizes", func(t *testing.T) {
+		t.Parallel()
 		l, image, e := newLiar(t)
 		subject, _ := open(t, image).Subject(ctx)
 		l.set(func(w http.ResponseWriter, r *http.Request) bool {
@@ -302,6 +316,7 @@ func TestHostileListings(t *testing.T) {
 // TestHTTPSOnly: plain HTTP goes only to loopback registries, unless asked
 // for; the refusal happens before any connection.
 func TestHTTPSOnly(t *testing.T) {
+	t.Parallel()
 	dialed := false
 	inner := roundTripFunc(func(*http.Request) (*http.Response, error) {
 		dialed = true

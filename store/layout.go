@@ -225,7 +225,7 @@ func (l *layoutBackend) blob(_ context.Context, d v1.Descriptor) (io.ReadCloser,
 	return f, err
 }
 
-func (l *layoutBackend) attach(ctx context.Context, _ v1.Descriptor, b []byte, d v1.Descriptor) ([]string, error) {
+func (l *layoutBackend) attach(ctx context.Context, _ v1.Descriptor, b []byte, d v1.Descriptor) ([]Warning, error) {
 	err := l.pushBlob(ctx, d, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
 	if err != nil {
 		return nil, err

@@ -21,15 +21,18 @@ const (
 	referrersLimit = 8 << 20
 )
 
-// emptyConfig is the OCI 1.1 empty descriptor used as every entry's config.
-var emptyConfig = v1.Descriptor{
-	MediaType: types.MediaType("application/vnd.oci.empty.v1+json"),
-	Digest:    v1.Hash{Algorithm: "sha256", Hex: "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
-	Size:      2,
-	Data:      []byte("{}"),
-}
+// emptyJSON is the content of the OCI 1.1 empty blob.
+const emptyJSON = "{}"
 
-var emptyConfigBytes = []byte("{}")
+// emptyConfig is the OCI 1.1 empty descriptor used as every entry's config.
+func emptyConfig() v1.Descriptor {
+	return v1.Descriptor{
+		MediaType: types.OCIEmptyJSON,
+		Digest:    v1.Hash{Algorithm: "sha256", Hex: "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+		Size:      int64(len(emptyJSON)),
+		Data:      []byte(emptyJSON),
+	}
+}
 
 // entryManifest builds the manifest of a new entry. The layout of the JSON is
 // the storage format documented in README.md.
@@ -38,7 +41,7 @@ func entryManifest(subject v1.Descriptor, key string, value v1.Descriptor, creat
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  ArtifactType,
-		Config:        emptyConfig,
+		Config:        emptyConfig(),
 		Layers:        []v1.Descriptor{value},
 		Subject: &v1.Descriptor{
 			MediaType: subject.MediaType,
@@ -76,7 +79,7 @@ func entryFromDescriptor(d v1.Descriptor) (Entry, bool) {
 	// report the config media type as artifactType even when the manifest
 	// sets artifactType; the key annotation still marks an entry, and a
 	// read checks the manifest itself.
-	if d.ArtifactType != ArtifactType && d.ArtifactType != string(emptyConfig.MediaType) {
+	if d.ArtifactType != ArtifactType && d.ArtifactType != string(types.OCIEmptyJSON) {
 		return Entry{}, false
 	}
 	key := d.Annotations[AnnotationKey]

@@ -40,7 +40,7 @@ type backend interface {
 	blob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error)
 	// attach stores a manifest that refers to subject (an entry, or a
 	// signature of one) and makes it discoverable as a referrer.
-	attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) (warnings []string, err error)
+	attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) (warnings []Warning, err error)
 	// referrers lists subject's referrers.
 	referrers(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error)
 	// removeEntries deletes entries and forgets them.
@@ -56,8 +56,8 @@ type Target struct {
 	b       backend
 	subject *v1.Descriptor
 	// Warnings collects what the user should know that did not fail the
-	// operation.
-	Warnings []string
+	// operation (Messages renders them).
+	Warnings []Warning
 }
 
 // Open parses image and connects to where it lives. Errors: ErrUsage for a
@@ -186,7 +186,7 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if value.Size >= streamThreshold {
+	if value.Size >= t.o.streamThreshold {
 		// Large: hash while uploading (one read of the file) instead of
 		// hashing first to skip a blob the registry might have.
 		if value.Digest, err = t.streamBlob(ctx, v.Path, value.Size, "put "+key); err != nil {
@@ -200,7 +200,7 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 			return Entry{}, fmt.Errorf("upload value of %s: %w", key, err)
 		}
 	}
-	if err := t.ensureBlob(ctx, emptyConfig, "", ""); err != nil {
+	if err := t.ensureBlob(ctx, emptyConfig(), "", ""); err != nil {
 		return Entry{}, fmt.Errorf("upload config of %s: %w", key, err)
 	}
 	created := t.o.now()
@@ -219,12 +219,6 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 		ManifestSize: d.Size,
 	}, nil
 }
-
-// streamThreshold: values at least this large are hashed while they upload
-// (one read of the file) rather than before (two reads, but an upload
-// skipped when the registry has the blob). Measured on a 1 GiB value the
-// hashing pass cost 20% of put throughput (bench/RESULTS.md).
-var streamThreshold int64 = 64 << 20
 
 // describeValue checks the value file and builds its layer descriptor
 // without the digest.
@@ -287,7 +281,7 @@ func (t *Target) streamBlob(ctx context.Context, path string, size int64, label 
 func (t *Target) ensureBlob(ctx context.Context, d v1.Descriptor, path, label string) error {
 	return t.ensureBlobFrom(ctx, d, func() (io.ReadCloser, error) {
 		if path == "" {
-			return io.NopCloser(strings.NewReader(string(emptyConfigBytes))), nil
+			return io.NopCloser(strings.NewReader(emptyJSON)), nil
 		}
 		f, err := os.Open(path)
 		if err != nil {
@@ -390,7 +384,8 @@ func (t *Target) Read(ctx context.Context, key, digest string, w io.Writer) (Ent
 		if errors.Is(err, errdef.ErrNotFound) {
 			// Listed but deleted (a delete raced a writer that re-listed
 			// it): the previous version is now the newest.
-			t.Warnings = append(t.Warnings, fmt.Sprintf("entry %s of %s is listed but gone; read the version before it", e.Digest, key))
+			t.Warnings = append(t.Warnings, Warning{Kind: WarnEntryGone,
+				Msg: fmt.Sprintf("entry %s of %s is listed but gone; read the version before it", e.Digest, key)})
 			continue
 		}
 		if err != nil {
@@ -518,6 +513,7 @@ type progressReader struct {
 	c io.Closer
 }
 
+// Read reads and reports what it read.
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
@@ -526,6 +522,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Close ends the report and closes the source.
 func (p *progressReader) Close() error {
 	p.w.Close()
 	return p.c.Close()

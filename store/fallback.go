@@ -5,14 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -51,134 +47,6 @@ const (
 	mergeAttempts = 16
 	mergeDeadline = 60 * time.Second
 )
-
-// referrersSupport caches, per registry host, whether the referrers API is
-// there: probed once per registry per run.
-var referrersSupport sync.Map // registry string → bool
-
-type remoteBackend struct {
-	r   *registryClient
-	ref name.Reference
-}
-
-func openRemote(ctx context.Context, ref name.Reference, o *options) (*remoteBackend, error) {
-	scope := transport.PullScope
-	switch o.access {
-	case Write:
-		scope = transport.PushScope
-	case Delete:
-		scope = transport.DeleteScope
-	}
-	r, err := newRegistry(ctx, ref, o, scope)
-	if err != nil {
-		return nil, err
-	}
-	return &remoteBackend{r: r, ref: ref}, nil
-}
-
-func (m *remoteBackend) resolve(ctx context.Context) (v1.Descriptor, error) {
-	id := m.ref.Identifier()
-	d, err := m.r.headManifest(ctx, id)
-	if errors.Is(err, errdef.ErrNotFound) {
-		return v1.Descriptor{}, errdef.WithClass(fmt.Errorf("image %s not found", m.ref.Name()), errdef.ErrNotFound)
-	}
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	want, byDigest := m.ref.(name.Digest)
-	switch {
-	case byDigest && d.Digest.Algorithm != "" && d.Digest.String() != want.DigestStr():
-		return v1.Descriptor{}, invalidf("registry answered %s for %s", d.Digest, want.DigestStr())
-	case d.Digest.Algorithm == "" || d.MediaType == "" || d.Size <= 0:
-		// The HEAD answer is incomplete: read the manifest itself.
-		_, d, err = m.r.getManifest(ctx, id, manifestAccept, manifestLimit)
-		if err != nil {
-			return v1.Descriptor{}, err
-		}
-	}
-	if byDigest {
-		d.Digest, _ = v1.NewHash(want.DigestStr())
-	}
-	return d, nil
-}
-
-func (m *remoteBackend) manifest(ctx context.Context, h v1.Hash) ([]byte, error) {
-	b, _, err := m.r.getManifest(ctx, h.String(), manifestAccept, manifestLimit)
-	return b, err
-}
-
-func (m *remoteBackend) hasBlob(ctx context.Context, h v1.Hash) (bool, error) {
-	return m.r.hasBlob(ctx, h)
-}
-
-func (m *remoteBackend) pushBlob(ctx context.Context, d v1.Descriptor, open func() (io.ReadCloser, error)) error {
-	return m.r.pushBlob(ctx, d, open)
-}
-
-func (m *remoteBackend) pushBlobStream(ctx context.Context, size int64, open func() (io.ReadCloser, error)) (v1.Hash, error) {
-	return m.r.pushBlobStream(ctx, size, open)
-}
-
-func (m *remoteBackend) blob(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
-	return m.r.openBlob(ctx, d.Digest, d.Size)
-}
-
-func (m *remoteBackend) registryKey() string { return m.r.repo.RegistryStr() }
-
-func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) ([]string, error) {
-	ack, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b)
-	if err != nil {
-		return nil, err
-	}
-	if ack {
-		referrersSupport.Store(m.registryKey(), true)
-		return nil, nil
-	}
-	if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
-		return nil, err
-	}
-	// From here the entry is stored and found by every manifesto reader:
-	// the index is a cache for other tools, so failing to update it is a
-	// warning, not a failed put.
-	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil)
-	if err != nil && ctx.Err() == nil {
-		return []string{fmt.Sprintf("entry %s is stored, but the fallback index %s was not updated (%v); manifesto finds the entry through its trace tag; run `manifesto repair` later for other tools", d.Digest, fallbackTag(subject.Digest), err)}, nil
-	}
-	return warn, err
-}
-
-func (m *remoteBackend) putTrace(ctx context.Context, subject, entry v1.Hash, b []byte) error {
-	if _, err := m.r.putManifest(ctx, traceTag(subject, entry), types.OCIManifestSchema1, b); err != nil {
-		return fmt.Errorf("tag entry %s: %w", entry, err)
-	}
-	return nil
-}
-
-// hasReferrersAPI probes the referrers endpoint once per registry per run;
-// the listing it fetched is returned so the probe costs nothing extra.
-func (m *remoteBackend) hasReferrersAPI(ctx context.Context, subject v1.Hash) (bool, []v1.Descriptor, error) {
-	if v, ok := referrersSupport.Load(m.registryKey()); ok && !v.(bool) {
-		return false, nil, nil
-	}
-	ds, ok, err := m.r.referrersAPI(ctx, subject)
-	if err != nil {
-		return false, nil, err
-	}
-	referrersSupport.Store(m.registryKey(), ok)
-	return ok, ds, nil
-}
-
-func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error) {
-	ok, ds, err := m.hasReferrersAPI(ctx, subject.Digest)
-	if err != nil || ok {
-		return ds, err
-	}
-	view, err := m.fallbackView(ctx, subject.Digest, false, nil)
-	if err != nil {
-		return nil, err
-	}
-	return view.all(), nil
-}
 
 // fallbackState is one read of the fallback bookkeeping: the index under
 // the fallback tag and the entries found through trace tags.
@@ -320,8 +188,10 @@ func (m *remoteBackend) tracedDescriptor(ctx context.Context, subject v1.Hash, t
 }
 
 // mergeFallback brings the fallback index to contain add and every traced
-// entry, and none of remove, looping until a fresh read confirms it.
-func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool) ([]string, error) {
+// entry, and none of remove, looping until a fresh read confirms it. When
+// it cannot, it returns a warning (WarnIndexAliased or
+// WarnIndexUnconfirmed) and no error.
+func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool) (*Warning, error) {
 	tag := fallbackTag(subject.Digest)
 	deadline := time.Now().Add(mergeDeadline)
 	checkAll := false
@@ -330,7 +200,7 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 			// A write did not stick: let the writers we race land before
 			// reading again. The first confirmation read goes at once;
 			// correctness never rests on the pause, only contention does.
-			if err := sleep(ctx, time.Duration(10+rand.N(40*attempt))*time.Millisecond); err != nil {
+			if err := contentionPause(ctx, attempt); err != nil {
 				return nil, err
 			}
 		}
@@ -339,7 +209,8 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 			return nil, err
 		}
 		if st.aliased {
-			return []string{fmt.Sprintf("the registry resolves tag %s to something that is not a referrers index; entries stay findable by manifesto through their trace tags, but tools reading only that tag will not see them", tag)}, nil
+			return &Warning{Kind: WarnIndexAliased,
+				Msg: fmt.Sprintf("the registry resolves tag %s to something that is not a referrers index; entries stay findable by manifesto through their trace tags, but tools reading only that tag will not see them", tag)}, nil
 		}
 		idx := st.index
 		changed := idx.Remove(st.ghosts)
@@ -371,68 +242,6 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 			return nil, fmt.Errorf("write fallback index %s: %w", tag, err)
 		}
 	}
-	return []string{fmt.Sprintf("could not confirm the fallback index %s after %d attempts (heavy contention?); entries stay findable by manifesto through their trace tags; run `manifesto repair` later for other tools", tag, mergeAttempts)}, nil
-}
-
-func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor, ds []v1.Descriptor) error {
-	remove := map[v1.Hash]bool{}
-	for _, d := range ds {
-		remove[d.Digest] = true
-	}
-	fallback := true
-	if v, _ := referrersSupport.Load(m.registryKey()); v == true {
-		fallback = false
-	}
-	if fallback {
-		// The index forgets the entries first, so that whatever fails
-		// later, it never lists a manifest that is gone; entries whose
-		// delete then fails stay found through their traces.
-		warn, err := m.mergeFallback(ctx, subject, nil, remove)
-		if err != nil {
-			return err
-		}
-		if len(warn) > 0 && !strings.Contains(warn[0], "not a referrers index") {
-			return errors.New(warn[0])
-		}
-	}
-	for _, d := range ds {
-		if err := m.r.deleteManifest(ctx, d.Digest.String()); err != nil {
-			return fmt.Errorf("delete entry %s: %w", d.Digest, err)
-		}
-	}
-	if !fallback {
-		return nil
-	}
-	for _, d := range ds {
-		// Distribution drops a manifest's tags with it; registries that
-		// keep them get the trace tag deleted by name (OCI 1.1), so no
-		// trace brings the entry back.
-		tag := traceTag(subject.Digest, d.Digest)
-		if _, err := m.r.headManifest(ctx, tag); errors.Is(err, errdef.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		if err := m.r.deleteManifest(ctx, tag); err != nil {
-			return fmt.Errorf("delete trace tag %s of entry %s: %w", tag, d.Digest, err)
-		}
-	}
-	return nil
-}
-
-func (m *remoteBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error) {
-	ok, ds, err := m.hasReferrersAPI(ctx, subject.Digest)
-	if err != nil || ok {
-		return ds, err
-	}
-	if warn, err := m.mergeFallback(ctx, subject, nil, nil); err != nil {
-		return nil, err
-	} else if len(warn) > 0 {
-		return nil, errors.New(warn[0])
-	}
-	st, err := m.fallbackView(ctx, subject.Digest, false, nil)
-	if err != nil {
-		return nil, err
-	}
-	return st.all(), nil
+	return &Warning{Kind: WarnIndexUnconfirmed,
+		Msg: fmt.Sprintf("could not confirm the fallback index %s after %d attempts (heavy contention?); entries stay findable by manifesto through their trace tags; run `manifesto repair` later for other tools", tag, mergeAttempts)}, nil
 }
