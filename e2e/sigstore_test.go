@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -247,17 +248,14 @@ func cosignBin(t *testing.T) string {
 	return testbin.Find(t, "MANIFESTO_COSIGN_BIN", "cosign", "scripts/install-cosign.sh")
 }
 
-// TestCosignInterop: cosign v3 verifies our keyed signatures, and our
-// verified reads accept cosign's, on a real registry, with a key pair made
-// by cosign itself.
-func TestCosignInterop(t *testing.T) {
+// cosignKeys runs `cosign generate-key-pair` in a new directory and
+// returns a runner of cosign there (with env, bounded by two minutes) and
+// the key pair's files.
+func cosignKeys(t *testing.T, env []string) (runCosign func(args ...string) (string, error), key, pub string) {
+	t.Helper()
 	cosign := cosignBin(t)
-	reg := testregistry.Start(t)
-	image := reg.Ref("team/app:1.0")
-	pushImage(t, image)
 	dir := t.TempDir()
-	env := []string{"COSIGN_PASSWORD=interop-pass", "HOME=" + t.TempDir()}
-	runCosign := func(args ...string) (string, error) {
+	runCosign = func(args ...string) (string, error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -270,7 +268,18 @@ func TestCosignInterop(t *testing.T) {
 	if out, err := runCosign("generate-key-pair"); err != nil {
 		t.Fatalf("cosign generate-key-pair: %v: %s", err, out)
 	}
-	key, pub := filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
+	return runCosign, filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
+}
+
+// TestCosignInterop: cosign v3 verifies our keyed signatures, and our
+// verified reads accept cosign's, on a real registry, with a key pair made
+// by cosign itself.
+func TestCosignInterop(t *testing.T) {
+	env := []string{"COSIGN_PASSWORD=interop-pass", "HOME=" + t.TempDir()}
+	runCosign, key, pub := cosignKeys(t, env)
+	reg := testregistry.Start(t)
+	image := reg.Ref("team/app:1.0")
+	pushImage(t, image)
 	repo := reg.Addr + "/team/app"
 
 	// Ours, verified by cosign (the README's command).
@@ -310,5 +319,102 @@ func TestCosignInterop(t *testing.T) {
 	// manifest names its key.
 	if r = cli(t, nil, nil, append([]string{"get", image, "other"}, reading...)...); r.code != 3 {
 		t.Errorf("another key: exit %d", r.code)
+	}
+}
+
+// TestCosignAnnotationSets: `cosign sign --key -a …` on an entry, with
+// each set of our binding annotations the README documents (none; key;
+// key and image; key, image and created), is accepted by verified get and
+// list: the entry manifest, read by the signed digest, supplies what the
+// annotations leave out. A signature whose annotations contradict its
+// entry is ignored, and the read says why in a warning.
+func TestCosignAnnotationSets(t *testing.T) {
+	env := []string{"COSIGN_PASSWORD=interop-pass", "HOME=" + t.TempDir()}
+	runCosign, cosignKey, pub := cosignKeys(t, env)
+	reg := testregistry.Start(t)
+	image := reg.Ref("team/app:1.0")
+	pushImage(t, image)
+	repo := reg.Addr + "/team/app"
+	reading := []string{"--trust", "sigstore", "--public-key", pub}
+
+	type entry struct{ Key, Digest, Subject, Created string }
+	// put stores value under key unsigned; sign signs it with cosign and
+	// the annotations ann gives for it.
+	put := func(key, value string) entry {
+		t.Helper()
+		var e entry
+		if err := json.Unmarshal([]byte(ok(t, "put", image, key, writeFile(t, "v.json", value), "--json")), &e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	sign := func(e entry, ann []string) {
+		t.Helper()
+		args := []string{"sign", "--key", cosignKey, "--tlog-upload=false", "--use-signing-config=false", "--allow-http-registry", "-y"}
+		for _, a := range ann {
+			args = append(args, "-a", a)
+		}
+		if out, err := runCosign(append(args, repo+"@"+e.Digest)...); err != nil {
+			t.Fatalf("cosign sign %v: %v\n%s", ann, err, out)
+		}
+		// cosign put the annotations in the signed statement.
+		out, err := runCosign("verify", "--key", pub, "--insecure-ignore-tlog", "--allow-http-registry", "--allow-insecure-registry", repo+"@"+e.Digest)
+		if err != nil {
+			t.Fatalf("cosign verify: %v\n%s", err, out)
+		}
+		for _, a := range ann {
+			k, v, _ := strings.Cut(a, "=")
+			if !strings.Contains(out, fmt.Sprintf("%q:%q", k, v)) {
+				t.Errorf("cosign verify does not show annotation %s: %s", a, out)
+			}
+		}
+	}
+
+	for _, tt := range []struct {
+		key string
+		ann func(e entry) []string
+	}{
+		{"plain", func(entry) []string { return nil }},
+		{"approval", func(e entry) []string { return []string{"dev.manifesto.key=" + e.Key} }},
+		{"scan", func(e entry) []string {
+			return []string{"dev.manifesto.key=" + e.Key, "dev.manifesto.image=" + e.Subject}
+		}},
+		{"sbom", func(e entry) []string {
+			return []string{"dev.manifesto.key=" + e.Key, "dev.manifesto.image=" + e.Subject, "org.opencontainers.image.created=" + e.Created}
+		}},
+	} {
+		e := put(tt.key, `{"signed":"`+tt.key+`"}`)
+		sign(e, tt.ann(e))
+		r := cli(t, nil, nil, append([]string{"get", image, tt.key, "--json", "-o", filepath.Join(t.TempDir(), "v.json")}, reading...)...)
+		var got struct {
+			entry
+			Verified bool
+		}
+		json.Unmarshal([]byte(r.stdout), &got)
+		if r.code != 0 || got.Digest != e.Digest || !got.Verified || got.Created != e.Created || r.stderr != "" {
+			t.Errorf("%s, signed with %v: verified get: exit %d, %s, stderr %q", tt.key, tt.ann(e), r.code, r.stdout, r.stderr)
+		}
+	}
+
+	// Contradictions: a "deploy" entry signed as key approval; a newer
+	// approval entry signed with another created time.
+	deploy := put("deploy", `{"signed":"as approval"}`)
+	sign(deploy, []string{"dev.manifesto.key=approval", "dev.manifesto.image=" + deploy.Subject})
+	newer := put("approval", `{"signed":"with a wrong time"}`)
+	sign(newer, []string{"dev.manifesto.key=approval", "dev.manifesto.image=" + newer.Subject, "org.opencontainers.image.created=2020-01-02T03:04:05Z"})
+
+	wrongKey := fmt.Sprintf(`manifesto: warning: signature on %s names key "approval", entry is key "deploy": ignored`, deploy.Digest)
+	r := cli(t, nil, nil, append([]string{"list", image}, reading...)...)
+	if r.code != 0 || r.stdout != "approval\nplain\nsbom\nscan\n" || !strings.Contains(r.stderr, wrongKey) {
+		t.Errorf("verified list: exit %d, %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, nil, nil, append([]string{"get", image, "deploy"}, reading...)...)
+	if r.code != 3 || r.stdout != "" || !strings.Contains(r.stderr, fmt.Sprintf(`signature on %s names key "approval", the read is for key "deploy": ignored`, deploy.Digest)) {
+		t.Errorf("verified get of the entry signed as another key: exit %d, %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, nil, nil, append([]string{"get", image, "approval"}, reading...)...)
+	wrongTime := fmt.Sprintf("manifesto: warning: signature on %s says the entry was created 2020-01-02T03:04:05Z, entry was created %s: ignored", newer.Digest, newer.Created)
+	if r.code != 0 || r.stdout != `{"signed":"approval"}` || !strings.Contains(r.stderr, wrongTime) {
+		t.Errorf("verified get past a newer entry signed with another time: exit %d, %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -107,7 +107,9 @@ func verified(ctx context.Context, b trustBackend, t *store.Target, repo, subjec
 	if err != nil {
 		return nil, nil, err
 	}
-	q := trust.Query{Repository: repo, Subject: subject, Key: key}
+	q := trust.Query{Repository: repo, Subject: subject, Key: key,
+		// Warnings join the store's, which Run adds to the result.
+		Warn: func(w string) { t.Warnings = append(t.Warnings, w) }}
 	byDigest := map[string]store.Entry{}
 	for _, e := range listed {
 		q.Candidates = append(q.Candidates, trust.Candidate{Key: e.Key, Digest: e.Digest, Created: e.Created})

@@ -57,6 +57,12 @@ type Query struct {
 	Subject    string
 	Key        string
 	Candidates []Candidate
+	// Warn, when set, is told what the user should know about a signature
+	// the backend ignored although it verifies: one whose signed statement
+	// contradicts its entry (names another key, image or created time).
+	// Verify calls it before it returns, never concurrently. Untrusted
+	// strings in a warning are quoted.
+	Warn func(warning string)
 }
 
 // Verified is an authentic entry.

@@ -32,10 +32,17 @@
 // The subject annotations repeat, under the signature, what the entry
 // manifest says of itself (its key, its image and its created time), so
 // that a registry rewriting the annotations of its listings can neither
-// relabel a signed entry nor make an older signed entry look newer. A
-// signature without them (made by cosign) vouches for the entry digest
-// only; the entry manifest, fetched by that digest, then supplies key,
-// image and created time, at the cost of reading the value once.
+// relabel a signed entry nor make an older signed entry look newer. Each is
+// optional when reading, as `cosign sign -a` adds only those given (none;
+// the key; key and image; all three): the entry manifest, fetched by the
+// signed digest (so the registry cannot substitute it), supplies what is
+// missing, at the cost of reading the value once, and must name the image
+// and the key asked for. Every annotation present must agree: the key with
+// the key asked for and the entry manifest's, the image with the image, the
+// created time with the entry manifest's. A signature that contradicts its
+// entry binds nothing, and Verify says why through Query.Warn. With all
+// three annotations the entry is read only when the registry's listing
+// disagrees with them on key or created time.
 //
 // # Identities
 //
@@ -68,8 +75,8 @@
 // Verify looks only at the candidates the registry lists, and returns the
 // ones that carry at least one bundle that verifies against the trusted
 // identity, whose statement has the cosign sign predicate type and the
-// candidate's digest as subject, and whose binding (key and image) matches
-// the query. Unsigned candidates and candidates signed only by others are
+// candidate's digest as subject, and whose binding (key and image, from the
+// annotations or the entry manifest) matches the query and the entry. Unsigned candidates and candidates signed only by others are
 // left out. Bundles that do not parse or do not verify are ignored (anyone
 // with push rights can attach them); failing to list or fetch is an error,
 // never an empty answer.

@@ -61,6 +61,7 @@ func (b *Backend) Verify(ctx context.Context, q trust.Query) ([]trust.Verified, 
 	}
 
 	results := make([]*trust.Verified, len(cands))
+	warnings := make([][]string, len(cands))
 	errs := make([]error, len(cands))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(verifyWorkers)
@@ -68,7 +69,7 @@ func (b *Backend) Verify(ctx context.Context, q trust.Query) ([]trust.Verified, 
 		g.Go(func() error {
 			// The first error cancels gctx for the candidates still
 			// being checked and those not started yet.
-			results[i], errs[i] = b.verifyCandidate(gctx, reg, q, c)
+			results[i], warnings[i], errs[i] = b.verifyCandidate(gctx, reg, q, c)
 			return errs[i]
 		})
 	}
@@ -82,6 +83,17 @@ func (b *Backend) Verify(ctx context.Context, q trust.Query) ([]trust.Verified, 
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if q.Warn != nil {
+		seen := map[string]bool{}
+		for _, ws := range warnings {
+			for _, w := range ws {
+				if !seen[w] {
+					seen[w] = true
+					q.Warn(w)
+				}
+			}
+		}
 	}
 	var out []trust.Verified
 	for _, v := range results {
@@ -119,11 +131,12 @@ func fetchPublicGoodRoot() (root.TrustedMaterial, error) {
 }
 
 // verifyCandidate returns c if one of its bundles verifies and binds it to
-// q's image (and key), nil if none does.
-func (b *Backend) verifyCandidate(ctx context.Context, reg Registry, q trust.Query, c trust.Candidate) (*trust.Verified, error) {
+// q's image (and key), nil if none does. When none does, it also returns
+// why the bundles that verify but contradict the entry were ignored.
+func (b *Backend) verifyCandidate(ctx context.Context, reg Registry, q trust.Query, c trust.Candidate) (*trust.Verified, []string, error) {
 	hexPart, ok := entryHex(c.Digest)
 	if !ok {
-		return nil, nil // not a digest we sign (nor cosign by default)
+		return nil, nil, nil // not a digest we sign (nor cosign by default)
 	}
 	h := v1.Hash{Algorithm: "sha256", Hex: hexPart}
 	// Every referrer, not only those listed with the bundle's artifactType:
@@ -131,8 +144,9 @@ func (b *Backend) verifyCandidate(ctx context.Context, reg Registry, q trust.Que
 	// own registry does). The manifest fetched decides.
 	ds, err := reg.ReferrersOf(ctx, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h}, "")
 	if err != nil {
-		return nil, fmt.Errorf("sigstore: signatures of %s: %w", c.Digest, err)
+		return nil, nil, fmt.Errorf("sigstore: signatures of %s: %w", c.Digest, err)
 	}
+	var warnings []string
 	for _, d := range ds {
 		if d.ArtifactType != "" && d.ArtifactType != BundleMediaType && d.ArtifactType != string(types.OCIEmptyJSON) {
 			continue
@@ -142,7 +156,7 @@ func (b *Backend) verifyCandidate(ctx context.Context, reg Registry, q trust.Que
 			continue // deleted since the listing, or junk anyone could attach
 		}
 		if err != nil {
-			return nil, fmt.Errorf("sigstore: signature %s of %s: %w", d.Digest, c.Digest, err)
+			return nil, nil, fmt.Errorf("sigstore: signature %s of %s: %w", d.Digest, c.Digest, err)
 		}
 		if m.Subject == nil || m.Subject.Digest != h || m.ArtifactType != BundleMediaType {
 			continue
@@ -155,16 +169,19 @@ func (b *Backend) verifyCandidate(ctx context.Context, reg Registry, q trust.Que
 			if err != nil {
 				continue
 			}
-			v, err := b.bind(ctx, reg, q, c, st, signer)
+			v, warning, err := b.bind(ctx, reg, q, c, st, signer)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if v != nil {
-				return v, nil
+				return v, nil, nil
+			}
+			if warning != "" {
+				warnings = append(warnings, warning)
 			}
 		}
 	}
-	return nil, nil
+	return nil, warnings, nil
 }
 
 // verifyBundle verifies a bundle (JSON) against the trusted identity and
@@ -386,33 +403,119 @@ func checkStatement(payload []byte, entryHex string) (map[string]any, error) {
 	return nil, errors.New("the statement is about another digest")
 }
 
-// bind decides what a verified signature vouches for. With our binding
-// annotations on the statement's subject, key, image and created time are
-// those; without (a plain cosign signature), the entry manifest, read by its
-// digest, must name this image and the candidate's key, and gives the
-// created time.
-func (b *Backend) bind(ctx context.Context, reg Registry, q trust.Query, c trust.Candidate, ann map[string]any, signer string) (*trust.Verified, error) {
-	_, hasKey := ann[AnnotationKey]
-	_, hasImage := ann[AnnotationImage]
-	if hasKey || hasImage {
-		key, _ := ann[AnnotationKey].(string)
-		image, _ := ann[AnnotationImage].(string)
-		createdS, _ := ann[AnnotationEntryCreated].(string)
-		created, err := time.Parse(time.RFC3339Nano, createdS)
-		if err != nil || key == "" || image != q.Subject || (q.Key != "" && key != q.Key) {
-			return nil, nil // signed for another image or key, or malformed
+// claims are our binding annotations on a statement's subject; each is
+// optional.
+type claims struct {
+	key, image                   string
+	created                      time.Time
+	hasKey, hasImage, hasCreated bool
+}
+
+// parseClaims reads ann's binding annotations. A present annotation must be
+// a string, created an RFC 3339 time; otherwise it says why not.
+func parseClaims(ann map[string]any) (claims, string) {
+	var cl claims
+	for _, a := range []struct {
+		name string
+		to   *string
+		has  *bool
+	}{{AnnotationKey, &cl.key, &cl.hasKey}, {AnnotationImage, &cl.image, &cl.hasImage}} {
+		v, ok := ann[a.name]
+		if !ok {
+			continue
 		}
-		return &trust.Verified{Key: key, Digest: c.Digest, Created: created, Signer: signer}, nil
+		s, ok := v.(string)
+		if !ok {
+			return claims{}, fmt.Sprintf("has annotation %s = %s, not a string", a.name, quote(fmt.Sprint(v)))
+		}
+		*a.to, *a.has = s, true
 	}
-	e, err := reg.Read(ctx, c.Key, c.Digest, io.Discard)
-	if errors.Is(err, errdef.ErrNotFound) || errors.Is(err, errdef.ErrUsage) {
-		return nil, nil // not a version of this key on this image
+	if v, ok := ann[AnnotationEntryCreated]; ok {
+		s, _ := v.(string)
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return claims{}, fmt.Sprintf("has annotation %s = %s, not an RFC 3339 time", AnnotationEntryCreated, quote(fmt.Sprint(v)))
+		}
+		cl.created, cl.hasCreated = t, true
+	}
+	return cl, ""
+}
+
+// quote quotes an untrusted string for a warning (Go syntax: no raw control
+// characters), cut to a reasonable length.
+func quote(s string) string {
+	const max = 128
+	if r := []rune(s); len(r) > max {
+		return fmt.Sprintf("%q…", string(r[:max]))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// notAVersion reports whether a read by digest failed because the manifest
+// is not a version of that key on this image (or is gone, or the key is
+// not a key).
+func notAVersion(err error) bool {
+	return errors.Is(err, errdef.ErrNotFound) || errors.Is(err, errdef.ErrUsage)
+}
+
+// bind decides what a verified signature on candidate c vouches for. Every
+// binding annotation on the statement's subject (key, image, created) is
+// optional, and each one present must agree with the query and the entry:
+// the key with the key asked for, the image with the image, and key and
+// created time with the entry manifest. What the annotations leave out, the
+// entry manifest supplies, read by the signed digest (so the registry
+// cannot substitute it; this reads the value once): it must name this image
+// (and the key asked for). With all three annotations, and the registry's
+// listing agreeing on key and created time, the entry is not read. A
+// signature whose annotations contradict the entry or the query binds
+// nothing; the returned warning says why.
+func (b *Backend) bind(ctx context.Context, reg Registry, q trust.Query, c trust.Candidate, ann map[string]any, signer string) (*trust.Verified, string, error) {
+	ignored := func(format string, args ...any) string {
+		return fmt.Sprintf("signature on %s ", c.Digest) + fmt.Sprintf(format, args...) + ": ignored"
+	}
+	cl, why := parseClaims(ann)
+	if why != "" {
+		return nil, ignored("%s", why), nil
+	}
+	if cl.hasKey && q.Key != "" && cl.key != q.Key {
+		return nil, ignored("names key %s, the read is for key %s", quote(cl.key), quote(q.Key)), nil
+	}
+	if cl.hasImage && cl.image != q.Subject {
+		return nil, ignored("names image %s, not this image %s", quote(cl.image), q.Subject), nil
+	}
+	if cl.hasKey && cl.hasImage && cl.hasCreated && cl.key == c.Key && cl.created.Equal(c.Created) {
+		// The signature states the whole binding and the listing (which
+		// repeats the entry manifest's annotations) agrees with it.
+		return &trust.Verified{Key: cl.key, Digest: c.Digest, Created: cl.created, Signer: signer}, "", nil
+	}
+	key := c.Key
+	if cl.hasKey {
+		key = cl.key
+	}
+	e, err := reg.Read(ctx, key, c.Digest, io.Discard)
+	if notAVersion(err) && cl.hasKey && cl.key != c.Key {
+		// Not of the signed key: is the entry the listed key's? Then the
+		// signature contradicts it.
+		e2, err2 := reg.Read(ctx, c.Key, c.Digest, io.Discard)
+		if err2 == nil {
+			return nil, ignored("names key %s, entry is key %s", quote(cl.key), quote(e2.Key)), nil
+		}
+		if !notAVersion(err2) {
+			err = err2
+		}
+	}
+	if notAVersion(err) {
+		return nil, "", nil // not a version of this key on this image
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sigstore: read signed entry %s: %w", c.Digest, err)
+		return nil, "", fmt.Errorf("sigstore: read signed entry %s: %w", c.Digest, err)
 	}
-	if e.Key != c.Key || (q.Key != "" && e.Key != q.Key) {
-		return nil, nil
+	if (cl.hasKey && e.Key != cl.key) || (q.Key != "" && e.Key != q.Key) {
+		return nil, "", nil // the read checks the key; not reached
 	}
-	return &trust.Verified{Key: e.Key, Digest: c.Digest, Size: e.ManifestSize, Created: e.Created, Signer: signer}, nil
+	if cl.hasCreated && !cl.created.Equal(e.Created) {
+		return nil, ignored("says the entry was created %s, entry was created %s",
+			cl.created.UTC().Format(time.RFC3339Nano), e.Created.UTC().Format(time.RFC3339Nano)), nil
+	}
+	return &trust.Verified{Key: e.Key, Digest: c.Digest, Size: e.ManifestSize, Created: e.Created, Signer: signer}, "", nil
 }
