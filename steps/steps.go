@@ -74,7 +74,7 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	case OpList:
 		var all []store.Entry
 		if verify {
-			all, _, err = verified(ctx, tb, t, repo, res.Subject, "")
+			all, _, err = verified(ctx, tb, t, repo, "", &res)
 			res.Verified = err == nil
 		} else {
 			all, err = t.List(ctx)
@@ -85,7 +85,7 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		}
 	case OpHistory:
 		if verify {
-			res.Entries, _, err = verified(ctx, tb, t, repo, res.Subject, req.Key)
+			res.Entries, _, err = verified(ctx, tb, t, repo, req.Key, &res)
 			res.Verified = err == nil
 		} else {
 			res.Entries, err = t.History(ctx, req.Key)
@@ -177,7 +177,7 @@ func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result
 // hints; the entry is then fetched by its signed digest, which checks every
 // byte, and its manifest must name this image and key.
 func getVerified(ctx context.Context, t *store.Target, tb trustBackend, repo string, req Request, env Env, res *Result) error {
-	entries, signers, err := verified(ctx, tb, t, repo, res.Subject, req.Key)
+	entries, signers, err := verified(ctx, tb, t, repo, req.Key, res)
 	if err != nil {
 		return fmt.Errorf("get %s: %w", req.Key, err)
 	}

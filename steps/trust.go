@@ -95,8 +95,11 @@ func sign(ctx context.Context, b trustBackend, repo, subject string, e store.Ent
 // vouches for, newest first, described from the registry's listing where
 // it has them. The registry's listing is only a hint: an entry the signer
 // vouches for counts even if the listing lacks it (the read fetches it by
-// digest), and listed entries nobody signed are dropped.
-func verified(ctx context.Context, b trustBackend, t *store.Target, repo, subject, key string) ([]store.Entry, map[string]string, error) {
+// digest), and listed entries nobody signed are dropped. The backend's
+// warnings (signatures it ignored, and why) go to res, whose Subject is the
+// image digest.
+func verified(ctx context.Context, b trustBackend, t *store.Target, repo, key string, res *Result) ([]store.Entry, map[string]string, error) {
+	subject := res.Subject
 	var listed []store.Entry
 	var err error
 	if key == "" {
@@ -108,8 +111,7 @@ func verified(ctx context.Context, b trustBackend, t *store.Target, repo, subjec
 		return nil, nil, err
 	}
 	q := trust.Query{Repository: repo, Subject: subject, Key: key,
-		// Warnings join the store's, which Run adds to the result.
-		Warn: func(w string) { t.Warnings = append(t.Warnings, w) }}
+		Warn: func(w string) { res.Warnings = append(res.Warnings, w) }}
 	byDigest := map[string]store.Entry{}
 	for _, e := range listed {
 		q.Candidates = append(q.Candidates, trust.Candidate{Key: e.Key, Digest: e.Digest, Created: e.Created})
