@@ -171,6 +171,9 @@ func TestDotenvOutputs(t *testing.T) {
 // which gitlab-ci-local uses for dotenv reports.
 var npmDotenvLine = regexp.MustCompile("(?m)(?:^|^)\\s*(?:export\\s+)?([\\w.-]+)(?:\\s*=\\s*?|:\\s+?)(\\s*'(?:\\\\'|[^'])*'|\\s*\"(?:\\\\\"|[^\"])*\"|\\s*`(?:\\\\`|[^`])*`|[^#\\r\\n]+)?\\s*(?:#.*)?(?:$|$)")
 
+// npmExpand is what gitlab-ci-local expands in a dotenv value.
+var npmExpand = regexp.MustCompile(`\$\$|\$\{?(\w+)\}?`)
+
 // parseNPMDotenv reads a dotenv file the way gitlab-ci-local does: the npm
 // dotenv package's parse (values trimmed, surrounding quotes removed,
 // \n and \r expanded inside double quotes) and then gitlab-ci-local's own
@@ -189,9 +192,8 @@ func parseNPMDotenv(b []byte) map[string]string {
 		}
 		vars[m[1]] = v
 	}
-	expand := regexp.MustCompile(`\$\$|\$\{?(\w+)\}?`)
 	for k, v := range vars {
-		vars[k] = expand.ReplaceAllStringFunc(v, func(s string) string {
+		vars[k] = npmExpand.ReplaceAllStringFunc(v, func(s string) string {
 			if s == "$$" {
 				return "$"
 			}
