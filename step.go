@@ -190,7 +190,7 @@ func writeOutputs(step inputs.Step, getenv func(string) string, outs []outputs.O
 		// The dotenv report holds this step's outputs only: replace it.
 		// Its limits are tight, so the most useful outputs go first.
 		err = atomicfile.Write(step.OutputsFile, func(w io.Writer) error {
-			s, err := outputs.Dotenv(w, outputs.ByImportance(outs))
+			s, err := outputs.Dotenv(w, outputs.DotenvOutputs(outs))
 			skipped = s
 			return err
 		})
@@ -201,8 +201,13 @@ func writeOutputs(step inputs.Step, getenv func(string) string, outs []outputs.O
 	default:
 		return fmt.Errorf("unknown outputs format %q", step.OutputsFormat)
 	}
-	if len(skipped) > 0 {
-		fmt.Fprintf(stderr, "manifesto: warning: outputs left out (multi-line, surrounding white space, or over the %s limits): %s; read values from the path output\n",
+	switch {
+	case len(skipped) == 0:
+	case step.OutputsFormat == inputs.OutputsDotenv:
+		fmt.Fprintf(stderr, "manifesto: warning: outputs left out of %s: %s (only values made of %s are written, which sh, bash and GitLab all read as written; and the file stays within GitLab's 5 KB and %d variables); get's value is in the file the path output names, and outputs_format jsonl carries every output\n",
+			filepath.Base(step.OutputsFile), strings.Join(skipped, ", "), outputs.DotenvValueChars, outputs.MaxDotenvVariables)
+	default:
+		fmt.Fprintf(stderr, "manifesto: warning: outputs left out (over the %s limits): %s; read values from the path output\n",
 			step.OutputsFormat, strings.Join(skipped, ", "))
 	}
 	return err

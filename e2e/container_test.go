@@ -629,13 +629,13 @@ func TestContainerGitLabComponent(t *testing.T) {
 		}
 		dotenv := parseDotenv(t, raw)
 		for name, want := range map[string]string{
-			"MANIFESTO_DIGEST":  digest,
-			"MANIFESTO_SUBJECT": subject,
-			"MANIFESTO_KEY":     "test-results",
-			"MANIFESTO_FOUND":   "true",
-			"MANIFESTO_PATH":    projectDir + "/.manifesto/test-results",
+			"MANIFESTO_OUT_DIGEST":  digest,
+			"MANIFESTO_OUT_SUBJECT": subject,
+			"MANIFESTO_OUT_KEY":     "test-results",
+			"MANIFESTO_OUT_FOUND":   "true",
+			"MANIFESTO_OUT_PATH":    projectDir + "/.manifesto/test-results",
 		} {
-			if got := dotenv[name]; got != want && !(name == "MANIFESTO_PATH" && got == ".manifesto/test-results") {
+			if got := dotenv[name]; got != want && !(name == "MANIFESTO_OUT_PATH" && got == ".manifesto/test-results") {
 				t.Errorf("%s: %s = %q, want %q", report, name, got, want)
 			}
 		}

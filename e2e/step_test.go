@@ -212,9 +212,9 @@ steps:
 		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 	env := readDotenvFile(t, filepath.Join(ws, "manifesto.env"))
-	if !strings.HasPrefix(env["MANIFESTO_UNIT_DIGEST"], "sha256:") || !strings.HasPrefix(env["MANIFESTO_E2E_DIGEST"], "sha256:") ||
-		env["MANIFESTO_PROFILE_FOUND"] != "false" || env["MANIFESTO_KEYS_KEYS"] != "e2e-tests,unit-tests" ||
-		env["MANIFESTO_KEYS"] != "e2e-tests,unit-tests" {
+	if !strings.HasPrefix(env["MANIFESTO_OUT_UNIT_DIGEST"], "sha256:") || !strings.HasPrefix(env["MANIFESTO_OUT_E2E_DIGEST"], "sha256:") ||
+		env["MANIFESTO_OUT_PROFILE_FOUND"] != "false" || env["MANIFESTO_OUT_KEYS_KEYS"] != "e2e-tests,unit-tests" ||
+		env["MANIFESTO_OUT_KEYS"] != "e2e-tests,unit-tests" {
 		t.Errorf("dotenv = %v", env)
 	}
 
@@ -241,7 +241,7 @@ func TestStepSystems(t *testing.T) {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		env := readDotenvFile(t, filepath.Join(ws, "manifesto.env"))
-		if env["MANIFESTO_FOUND"] != "true" || env["MANIFESTO_PATH"] != ".manifesto/seccomp" {
+		if env["MANIFESTO_OUT_FOUND"] != "true" || env["MANIFESTO_OUT_PATH"] != ".manifesto/seccomp" {
 			t.Errorf("dotenv = %v", env)
 		}
 	})
@@ -251,7 +251,7 @@ func TestStepSystems(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if env := readDotenvFile(t, filepath.Join(ws, "manifesto.env")); env["MANIFESTO_KEYS"] != "seccomp" {
+		if env := readDotenvFile(t, filepath.Join(ws, "manifesto.env")); env["MANIFESTO_OUT_KEYS"] != "seccomp" {
 			t.Errorf("dotenv = %v", env)
 		}
 	})

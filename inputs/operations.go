@@ -41,6 +41,12 @@ func (b *stepBuilder) singleOp() ([]Op, error) {
 		spec.failOnMissing = &val
 		spec.failOnMissingField = field(inFailOnMissing)
 	}
+	if id := b.in[inID]; id.value != "" {
+		if !stepIDPattern.MatchString(id.value) {
+			return nil, errdef.Usagef("%s %q is invalid: use lower-case letters, digits and '_'", b.label(inID), id.value)
+		}
+		spec.id = id.value
+	}
 	op, err := b.op(spec)
 	if err != nil {
 		return nil, err

@@ -85,6 +85,7 @@ const (
 	inPlainHTTP     = "plain_http"
 	inInsecure      = "insecure"
 	inStepsFile     = "steps_file"
+	inID            = "id"
 	inOutputsFile   = "outputs_file"
 	inOutputsFormat = "outputs_format"
 	inResultsDir    = "results_dir"
@@ -153,6 +154,10 @@ var optionTable = []option{
 	{name: inPlainHTTP, step: true, cli: true, boolean: true, group: groupRegistry, usage: "talk to the registry over plain HTTP instead of HTTPS"},
 	{name: inInsecure, step: true, cli: true, boolean: true, group: groupRegistry, usage: "skip TLS certificate verification"},
 	{name: inStepsFile, step: true, group: groupStep},
+	// The single operation's id: its outputs are also <id>_<name>, as
+	// for a steps file entry, so that a job can tell apart the dotenv
+	// reports of two manifesto jobs it needs.
+	{name: inID, step: true, group: groupStep},
 	{name: inOutputsFile, step: true, group: groupOutputs},
 	{name: inOutputsFormat, step: true, group: groupOutputs},
 	{name: inResultsDir, step: true, group: groupOutputs},

@@ -110,7 +110,7 @@ type entryLines struct {
 // fromStepsFile reads, decodes and validates the steps file.
 func (b *stepBuilder) fromStepsFile() ([]Op, error) {
 	sf := b.in[inStepsFile]
-	for _, n := range []string{inOperation, inKey, inFile, inMediaType, inDigest} {
+	for _, n := range []string{inOperation, inKey, inFile, inMediaType, inDigest, inID} {
 		if b.in[n].value != "" {
 			return nil, errdef.Usagef("%s cannot be used together with %s: set %s on the steps in the steps file", b.label(n), b.label(inStepsFile), n)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/mediatype"
 	"github.com/manifesto-dev/manifesto/store"
 )
 
@@ -98,13 +99,11 @@ func pathErr(err error) error {
 	return err
 }
 
-// RFC 6838 section 4.2 restricted-name, as the OCI image spec uses it for
-// mediaType: type "/" subtype, each 1-127 characters, a letter or digit first.
-// A structured-syntax suffix (+json) is part of the subtype's characters.
-var mediaTypePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
-
+// checkMediaType applies the media type rule (package mediatype, RFC 6838
+// restricted-name as the OCI image spec uses it), shared with the checks of
+// entries read back from the registry.
 func checkMediaType(mt, src string) error {
-	if mediaTypePattern.MatchString(mt) {
+	if mediatype.Valid(mt) {
 		return nil
 	}
 	why := "want type/subtype[+suffix], e.g. application/json or application/spdx+json"

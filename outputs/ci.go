@@ -139,6 +139,11 @@ var outputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 // repeats everything else).
 var importance = []string{"digest", "found", "path", "verified", "keys", "digests", "key", "signer", "value", "media_type", "subject", "created", "json"}
 
+// Names returns the name of every standard output StepOutputs may write
+// (before any id prefix), for checks that must cover all of them (no output
+// variable may be read back as an input).
+func Names() []string { return append([]string(nil), importance...) }
+
 func rank(name string) int {
 	for i, base := range importance {
 		if name == base || strings.HasSuffix(name, "_"+base) {

@@ -103,6 +103,11 @@ func TestStepOutputs(t *testing.T) {
 			if got := outputNames(outs); !slices.Equal(got, tt.names) {
 				t.Fatalf("names = %q, want %q", got, tt.names)
 			}
+			for _, o := range outs {
+				if !slices.Contains(Names(), o.Name) {
+					t.Errorf("output %q is not in Names()", o.Name)
+				}
+			}
 			m := outputMap(t, outs)
 			for name, want := range tt.want {
 				if m[name] != want {

@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 )
 
 // GitLab's limits on a dotenv report (Ci::ParseDotenvArtifactService and the
 // Ci::JobVariable key validation).
 const (
-	// DotenvPrefix starts every variable Dotenv writes.
-	DotenvPrefix = "MANIFESTO_"
+	// DotenvPrefix starts every variable Dotenv writes. It is not the
+	// MANIFESTO_ of inputs: GitLab gives a job the dotenv variables of the
+	// jobs it needs over its own variables, and a Drone or Woodpecker
+	// step that sources the file exports them, so an output named like an
+	// input would come back as that input (a test checks that no input
+	// variable of any system starts with it).
+	DotenvPrefix = "MANIFESTO_OUT_"
 	// MaxDotenvSize is the largest dotenv file Dotenv writes, in bytes.
 	// GitLab rejects a file unless its size is below the limit (5 KB,
 	// 5120 bytes, by default), so 5119 is the most that is accepted.
@@ -23,35 +27,49 @@ const (
 	MaxDotenvVariables = 20
 	// maxDotenvKey is the longest variable name GitLab accepts.
 	maxDotenvKey = 255
+	// DotenvValueChars are the only bytes of a value Dotenv writes.
+	DotenvValueChars = "A-Z a-z 0-9 . _ : / @ + = , -"
 )
 
-// Dotenv writes outs as a GitLab dotenv report (artifacts: reports: dotenv),
-// one line MANIFESTO_<NAME>=value per output, NAME being the output's name
-// upper-cased with '-' turned into '_'. GitLab reads such a file with simple
-// rules: the key is the text before the first '=', the value the rest of the
-// line, both with surrounding white space stripped, no quotes or escapes;
-// keys may hold only ASCII letters, digits and '_', at most 255 of them; the
-// file must be below 5 KB and hold at most 20 variables, or the whole report
-// is rejected. So an output is left out when:
+// Dotenv writes outs as a dotenv file, one line MANIFESTO_OUT_<NAME>=value
+// per output, NAME being the output's name upper-cased with '-' turned into
+// '_'. The one file has three readers that must all get the same variables
+// with the same values, and must never run anything:
+//
+//   - sh and bash sourcing it (`set -a; . ./manifesto.env`, the way to use
+//     it on Drone and Woodpecker): an unquoted value is subject to quote
+//     removal, $ and backquote substitution, word splitting, and ; & | < >
+//     end the assignment; inside quotes, other rules;
+//   - GitLab's dotenv report (artifacts: reports: dotenv): the key is the
+//     text before the first '=', the value the rest of the line, both
+//     stripped of white space; quotes are kept as they are; $VAR is
+//     expanded when a later job uses the variable; keys only ASCII letters,
+//     digits and '_', at most 255; the file below 5 KB, at most 20
+//     variables, or the whole report is rejected;
+//   - gitlab-ci-local (the npm dotenv parser): strips surrounding quotes,
+//     cuts a value at '#', expands $VAR.
+//
+// No quoting reads the same in all three (GitLab keeps quotes that the
+// others remove), so values are written unquoted, and only a value made
+// entirely of DotenvValueChars (or empty) is written: none of those bytes
+// means anything to any of the readers. An output is left out when:
 //
 //   - its variable name would not be valid (a character other than ASCII
 //     letters, digits, '-' and '_'; too long) or repeats an earlier one;
-//   - its value would not come back as written: it contains a line break
-//     (LF or CR) or NUL, is not valid UTF-8, or starts or ends with white
-//     space, which GitLab strips;
+//   - its value has any other byte: white space, line breaks, quotes, $,
+//     backquote, #, ;, &, |, (, ), <, >, \, ~, *, ?, [, non-ASCII, ...;
 //   - writing it would make the file MaxDotenvSize bytes or more, or the
 //     variables more than MaxDotenvVariables.
 //
 // Outputs are taken in the given order, so earlier ones win the space.
 // Nothing but variable lines is written: no comments, no empty lines. The
 // names left out are returned, in order, for the caller to warn about and to
-// point at another way to the value (the file get wrote). Note that GitLab
-// expands $VARIABLE references in dotenv values when a later job uses them.
+// point at another way to the value (the file get wrote).
 func Dotenv(w io.Writer, outs []Output) (skipped []string, err error) {
 	var buf bytes.Buffer
 	seen := make(map[string]bool)
 	for _, o := range outs {
-		key, ok := dotenvKey(o.Name)
+		key, ok := DotenvName(o.Name)
 		if !ok || seen[key] || !dotenvValue(o.Value) ||
 			len(seen) == MaxDotenvVariables ||
 			buf.Len()+len(key)+1+len(o.Value)+1 > MaxDotenvSize {
@@ -68,8 +86,23 @@ func Dotenv(w io.Writer, outs []Output) (skipped []string, err error) {
 	return skipped, err
 }
 
-// dotenvKey is the variable name of the output called name.
-func dotenvKey(name string) (string, bool) {
+// DotenvOutputs is the part of outs a dotenv file can carry, most important
+// first (ByImportance): every output but json (and <id>_json), a JSON
+// document needing the quotes the readers of the file disagree on. It is
+// left out by design, without a warning.
+func DotenvOutputs(outs []Output) []Output {
+	var keep []Output
+	for _, o := range outs {
+		if o.Name != "json" && !strings.HasSuffix(o.Name, "_json") {
+			keep = append(keep, o)
+		}
+	}
+	return ByImportance(keep)
+}
+
+// DotenvName is the variable Dotenv writes the output called name to, and
+// whether it can (GitLab's rules for keys).
+func DotenvName(name string) (string, bool) {
 	if name == "" {
 		return "", false
 	}
@@ -90,14 +123,18 @@ func dotenvKey(name string) (string, bool) {
 	return b.String(), b.Len() <= maxDotenvKey
 }
 
-// dotenvValue reports whether GitLab reads v back unchanged from KEY=v.
+// dotenvValue reports whether v is made only of DotenvValueChars, which sh,
+// bash, GitLab and gitlab-ci-local all read back unchanged from KEY=v.
 func dotenvValue(v string) bool {
-	if strings.ContainsAny(v, "\n\r\x00") || !utf8.ValidString(v) {
-		return false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("._:/@+=,-", c) >= 0:
+		default:
+			return false
+		}
 	}
-	// Ruby's String#strip removes these at both ends.
-	const stripped = " \t\n\v\f\r\x00"
-	return v == "" || (strings.IndexByte(stripped, v[0]) < 0 && strings.IndexByte(stripped, v[len(v)-1]) < 0)
+	return true
 }
 
 // jsonLine is one line of JSONLines.

@@ -75,8 +75,9 @@ func TestDotenv(t *testing.T) {
 	}
 	big := strings.Repeat("b", 6*1024)
 	// boundary: two variables that make the file exactly 5119 bytes.
-	first := Output{"a", strings.Repeat("x", 4000)}                            // "MANIFESTO_A=" + 4000 + "\n" = 4013
-	exact := Output{"b", strings.Repeat("y", 5119-4013-len("MANIFESTO_B=\n"))} // to 5119
+	first := Output{"a", strings.Repeat("x", 4000)}                                // "MANIFESTO_OUT_A=" + 4000 + "\n" = 4017
+	exact := Output{"b", strings.Repeat("y", 5119-4017-len("MANIFESTO_OUT_B=\n"))} // to 5119
+	const p = DotenvPrefix
 	tests := []struct {
 		name    string
 		outs    []Output
@@ -84,26 +85,35 @@ func TestDotenv(t *testing.T) {
 		skipped []string
 	}{
 		{"none", nil, map[string]string{}, nil},
-		{"standard", StepOutputs(getResult()), nil, []string{"value"}}, // "{\n}\n" is multi-line
-		{"raw values", []Output{{"value", `a=b #c 'q' "d" \n $X`}, {"empty", ""}, {"inner", "a  b\tc"}},
-			map[string]string{"MANIFESTO_VALUE": `a=b #c 'q' "d" \n $X`, "MANIFESTO_EMPTY": "", "MANIFESTO_INNER": "a  b\tc"}, nil},
+		{"standard", StepOutputs(getResult()), nil, []string{"value", "json"}}, // "{\n}\n"; quotes
+		{"safe values", []Output{{"digest", "sha256:0123abc"}, {"empty", ""}, {"all", "AZaz09._:/@+=,-"}, {"eq", "=a=b="},
+			{"url", "https://github.com/o/r/.github/workflows/ci.yml@refs/heads/main"}},
+			nil, nil},
+		{"values a reader would change", []Output{{"sub", "$(touch x)"}, {"bq", "`touch y`"}, {"semi", "a;touch z"},
+			{"var", "$HOME"}, {"hash", "a#b"}, {"spc", "a #b"}, {"sq", "'q'"}, {"dq", `"q"`}, {"bs", `a\b`},
+			{"tilde", "~/x"}, {"glob", "*"}, {"amp", "a&b"}, {"pipe", "a|b"}, {"lt", "a<b"}, {"paren", "(a)"},
+			{"brace", "{a,b}"}, {"bang", "a!b"}, {"caret", "a^b"}, {"pct", "%a%"}, {"tab", "a\tb"}, {"space", "x y"},
+			{"utf8", "é"}, {"bad utf8", "a\xffb"}, {"ok", "ok"}},
+			map[string]string{p + "OK": "ok"},
+			[]string{"sub", "bq", "semi", "var", "hash", "spc", "sq", "dq", "bs", "tilde", "glob", "amp", "pipe", "lt", "paren",
+				"brace", "bang", "caret", "pct", "tab", "space", "utf8", "bad utf8"}},
 		{"names", []Output{{"sbom-get_digest", "1"}, {"Mixed", "2"}, {"_x", "3"}, {"9", "4"}},
-			map[string]string{"MANIFESTO_SBOM_GET_DIGEST": "1", "MANIFESTO_MIXED": "2", "MANIFESTO__X": "3", "MANIFESTO_9": "4"}, nil},
-		{"invalid names", []Output{{"a.b", "1"}, {"é", "2"}, {"", "3"}, {"a b", "4"}, {"a=b", "5"}, {strings.Repeat("n", 246), "6"}, {"ok", "7"}},
-			map[string]string{"MANIFESTO_OK": "7"}, []string{"a.b", "é", "", "a b", "a=b", strings.Repeat("n", 246)}},
-		{"longest name", []Output{{strings.Repeat("n", 245), "1"}},
-			map[string]string{"MANIFESTO_" + strings.Repeat("N", 245): "1"}, nil},
+			map[string]string{p + "SBOM_GET_DIGEST": "1", p + "MIXED": "2", p + "_X": "3", p + "9": "4"}, nil},
+		{"invalid names", []Output{{"a.b", "1"}, {"é", "2"}, {"", "3"}, {"a b", "4"}, {"a=b", "5"}, {strings.Repeat("n", 242), "6"}, {"ok", "7"}},
+			map[string]string{p + "OK": "7"}, []string{"a.b", "é", "", "a b", "a=b", strings.Repeat("n", 242)}},
+		{"longest name", []Output{{strings.Repeat("n", 241), "1"}},
+			map[string]string{p + strings.Repeat("N", 241): "1"}, nil},
 		{"names that collide", []Output{{"a-b", "1"}, {"a_b", "2"}, {"A_B", "3"}},
-			map[string]string{"MANIFESTO_A_B": "1"}, []string{"a_b", "A_B"}},
+			map[string]string{p + "A_B": "1"}, []string{"a_b", "A_B"}},
 		{"multi-line and stripped values", []Output{{"lf", "a\nb"}, {"trailing", "1.2.3\n"}, {"cr", "a\rb"}, {"crlf", "a\r\n"},
-			{"lead", " x"}, {"trail", "x\t"}, {"nul", "a\x00b"}, {"utf8", "a\xffb"}, {"ok", "x y"}},
-			map[string]string{"MANIFESTO_OK": "x y"}, []string{"lf", "trailing", "cr", "crlf", "lead", "trail", "nul", "utf8"}},
+			{"lead", " x"}, {"trail", "x\t"}, {"nul", "a\x00b"}, {"ok", "x"}},
+			map[string]string{p + "OK": "x"}, []string{"lf", "trailing", "cr", "crlf", "lead", "trail", "nul"}},
 		{"6 KB value", []Output{{"before", "1"}, {"value", big}, {"after", "2"}},
-			map[string]string{"MANIFESTO_BEFORE": "1", "MANIFESTO_AFTER": "2"}, []string{"value"}},
+			map[string]string{p + "BEFORE": "1", p + "AFTER": "2"}, []string{"value"}},
 		{"size boundary fits", []Output{first, exact},
-			map[string]string{"MANIFESTO_A": first.Value, "MANIFESTO_B": exact.Value}, nil},
+			map[string]string{p + "A": first.Value, p + "B": exact.Value}, nil},
 		{"size boundary one byte over", []Output{first, {"b", exact.Value + "y"}, {"c", ""}},
-			map[string]string{"MANIFESTO_A": first.Value, "MANIFESTO_C": ""}, []string{"b"}},
+			map[string]string{p + "A": first.Value, p + "C": ""}, []string{"b"}},
 		{"21st variable", many, nil, manyNames},
 	}
 	for _, tt := range tests {
@@ -128,12 +138,15 @@ func TestDotenv(t *testing.T) {
 				want = map[string]string{}
 				for _, o := range tt.outs {
 					if !slices.Contains(tt.skipped, o.Name) {
-						want["MANIFESTO_"+strings.ToUpper(o.Name)] = o.Value
+						want[p+strings.ToUpper(o.Name)] = o.Value
 					}
 				}
 			}
 			if !maps.Equal(got, want) {
 				t.Errorf("GitLab reads %q,\nwant %q", got, want)
+			}
+			if npm := parseNPMDotenv(buf.Bytes()); !maps.Equal(npm, want) {
+				t.Errorf("gitlab-ci-local reads %q,\nwant %q", npm, want)
 			}
 			// Exactly one line per variable: no comments, no empty lines.
 			if n := strings.Count(buf.String(), "\n"); n != len(got) || (n > 0 && !strings.HasSuffix(buf.String(), "\n")) {
@@ -141,6 +154,53 @@ func TestDotenv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDotenvOutputs: json never goes to a dotenv file (its quotes), the
+// rest keeps its importance order.
+func TestDotenvOutputs(t *testing.T) {
+	t.Parallel()
+	outs := []Output{{"json", "{}"}, {"p_json", "{}"}, {"created", "c"}, {"p_digest", "d"}, {"digest", "d"}, {"jsonx", "x"}}
+	got := outputNames(DotenvOutputs(outs))
+	if want := []string{"p_digest", "digest", "created", "jsonx"}; !slices.Equal(got, want) {
+		t.Errorf("DotenvOutputs names = %q, want %q", got, want)
+	}
+}
+
+// npmDotenvLine is the line rule of the npm dotenv package (lib/main.js),
+// which gitlab-ci-local uses for dotenv reports.
+var npmDotenvLine = regexp.MustCompile("(?m)(?:^|^)\\s*(?:export\\s+)?([\\w.-]+)(?:\\s*=\\s*?|:\\s+?)(\\s*'(?:\\\\'|[^'])*'|\\s*\"(?:\\\\\"|[^\"])*\"|\\s*`(?:\\\\`|[^`])*`|[^#\\r\\n]+)?\\s*(?:#.*)?(?:$|$)")
+
+// npmExpand is what gitlab-ci-local expands in a dotenv value.
+var npmExpand = regexp.MustCompile(`\$\$|\$\{?(\w+)\}?`)
+
+// parseNPMDotenv reads a dotenv file the way gitlab-ci-local does: the npm
+// dotenv package's parse (values trimmed, surrounding quotes removed,
+// \n and \r expanded inside double quotes) and then gitlab-ci-local's own
+// expansion of $VAR and ${VAR} (unknown variables are empty, $$ is $).
+func parseNPMDotenv(b []byte) map[string]string {
+	text := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\n"), "\r", "\n")
+	vars := map[string]string{}
+	for _, m := range npmDotenvLine.FindAllStringSubmatch(text, -1) {
+		v := strings.TrimSpace(m[2])
+		if len(v) >= 2 && strings.ContainsRune("'\"`", rune(v[0])) && v[len(v)-1] == v[0] {
+			q := v[0]
+			v = v[1 : len(v)-1]
+			if q == '"' {
+				v = strings.NewReplacer(`\n`, "\n", `\r`, "\r").Replace(v)
+			}
+		}
+		vars[m[1]] = v
+	}
+	for k, v := range vars {
+		vars[k] = npmExpand.ReplaceAllStringFunc(v, func(s string) string {
+			if s == "$$" {
+				return "$"
+			}
+			return ""
+		})
+	}
+	return vars
 }
 
 func TestDotenvWriteError(t *testing.T) {

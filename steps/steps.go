@@ -19,6 +19,9 @@ import (
 // (hence the named results: the deferred append must reach the caller).
 func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	res = Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
+	// Last, after the store's warnings: nothing from the registry reaches
+	// the caller unchecked.
+	defer checkRegistryData(&res)
 	access := store.Read
 	switch req.Operation {
 	case OpTrustInit:
