@@ -124,6 +124,22 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// copyTestdata copies fixtures from the repository's testdata/ (paths
+// relative to it) into dir, each under its base name, as a CI job's
+// workspace would hold them.
+func copyTestdata(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(n)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func lines(s string) []string {
 	s = strings.TrimRight(s, "\n")
 	if s == "" {

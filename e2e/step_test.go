@@ -188,26 +188,8 @@ func TestStepsFile(t *testing.T) {
 	image := reg.Ref("team/app:1.0")
 	pushImage(t, image)
 	ws := t.TempDir()
-	os.WriteFile(filepath.Join(ws, "unit.json"), []byte(`{"unit":"pass"}`), 0o644)
-	os.WriteFile(filepath.Join(ws, "e2e.json"), []byte(`{"e2e":"pass"}`), 0o644)
-	os.WriteFile(filepath.Join(ws, "manifesto.yml"), []byte(`image: `+image+`
-steps:
-  - id: unit
-    operation: put
-    key: unit-tests
-    file: unit.json
-  - id: e2e
-    operation: put
-    key: e2e-tests
-    file: e2e.json
-  - id: profile
-    operation: get
-    key: seccomp
-    fail_on_missing: false
-  - id: keys
-    operation: list
-`), 0o644)
-	r := step(t, ws, "GITLAB_CI=true", "MANIFESTO_STEPS_FILE=manifesto.yml")
+	copyTestdata(t, ws, "values/unit.json", "values/e2e.json", "steps/verdicts.yml", "steps/unknown-field.yml")
+	r := step(t, ws, "GITLAB_CI=true", "MANIFESTO_IMAGE="+image, "MANIFESTO_STEPS_FILE=verdicts.yml")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
@@ -219,8 +201,7 @@ steps:
 	}
 
 	// Unknown fields are errors with a line number.
-	os.WriteFile(filepath.Join(ws, "bad.yml"), []byte("image: "+image+"\nsteps:\n  - operation: list\n    colour: blue\n"), 0o644)
-	r = step(t, ws, "GITLAB_CI=true", "MANIFESTO_STEPS_FILE=bad.yml")
+	r = step(t, ws, "GITLAB_CI=true", "MANIFESTO_IMAGE="+image, "MANIFESTO_STEPS_FILE=unknown-field.yml")
 	if r.code != 2 || !strings.Contains(r.stderr, "line 4") {
 		t.Errorf("bad steps file: exit %d, stderr %q", r.code, r.stderr)
 	}
