@@ -231,15 +231,6 @@ func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req.WithContext(t.ctx))
 }
 
-// requirePin enforces that reads and writes never silently trust a root.
-func (b *Backend) requirePin() error {
-	if b.rootKeyID == "" && !b.tofu {
-		return errdef.Usagef("notary: no pinned root key ID: set notary_root_key_id to the root key ID `manifesto trust init` printed, " +
-			"or notary_tofu: true to trust the server's root on first use")
-	}
-	return nil
-}
-
 // checkGUN refuses GUNs the server cannot route or that would escape the
 // metadata cache directory.
 func checkGUN(gun string) error {
