@@ -46,8 +46,10 @@
 // # Trust and failure
 //
 // Every read runs the full TUF update: root (pinned: the root key ID
-// Options.RootKeyID must be a key of the root role, checked on every call,
-// also against a root cached from an earlier run; or explicit TOFU), then a
+// Options.RootKeyID must be a key of the root role and have signed it,
+// checked on every call, also against a root cached from an earlier run; or
+// the owner's trust dir, which holds a root key of the cached root and
+// counts as that pin, see anchorFor; or explicit TOFU), then a
 // timestamp that must come from the server in this very call (a cached one is
 // never accepted, so an unreachable server is an error and not a stale
 // answer), snapshot and targets, each checked for signatures, expiry and
@@ -94,7 +96,8 @@ type Options struct {
 	// is decrypted in memory by New and never written to TrustDir.
 	Key string
 	// RootKeyID pins the repository's root key (64 hex). Sign, Verify and
-	// RemoveTargets require it unless TOFU is set.
+	// RemoveTargets require it unless TOFU is set or TrustDir holds a root
+	// key of the repository's cached root (the owner's, from Init).
 	RootKeyID string
 	// TOFU explicitly trusts the root the server presents on first use (and
 	// then the root cached in TrustDir).
