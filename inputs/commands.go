@@ -226,9 +226,14 @@ does the same. See README.md, "CI systems".`,
 --trust-dir; the server manages the snapshot and timestamp keys. It prints
 the root key ID, which readers pass as --notary-root-key-id. Running it
 again for an existing repository says so and prints the same ID. Key
-passphrases come from NOTARY_ROOT_PASSPHRASE and NOTARY_TARGETS_PASSPHRASE.`,
+passphrases come from NOTARY_ROOT_PASSPHRASE and NOTARY_TARGETS_PASSPHRASE.
+
+trust init is Notary's alone: --trust notary is implied (giving it is fine,
+any other backend is a usage error). The trust dir it ran in holds the
+repository's root key, and counts as the pin there: put, get and delete
+with that --trust-dir need no --notary-root-key-id.`,
 		Example: `  NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=... \
-  manifesto trust init --trust notary --notary-server https://notary.example.com registry.example.com/team/app`,
+  manifesto trust init --notary-server https://notary.example.com registry.example.com/team/app`,
 		Args: exactArgs("IMAGE"),
 		RunE: run,
 	})

@@ -210,12 +210,15 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 		}
 	}
 
+	get := r.given
 	var err error
-	if req.Trust, err = buildTrust(r.given, r.homeDir(), parseFlagBool, r.secrets); err != nil {
-		return req, err
+	if op == steps.OpTrustInit {
+		if get, err = trustInitGiven(r.given); err != nil {
+			return req, err
+		}
 	}
-	if op == steps.OpTrustInit && req.Trust.Backend == "" {
-		return req, errdef.Usagef("trust init needs --trust notary and --notary-server")
+	if req.Trust, err = buildTrust(get, r.homeDir(), parseFlagBool, r.secrets); err != nil {
+		return req, err
 	}
 
 	if req.Registry.Username, req.Registry.Password, err = r.credentials(); err != nil {

@@ -96,6 +96,26 @@ func buildTrust(get func(name string) given, home string, parseBool func(s strin
 	return o, err
 }
 
+// trustInitGiven is get for trust init, which creates Notary trust data
+// and nothing else: trust is notary unless given, and given it must be
+// notary; notary_server is required (checked here to name the command).
+func trustInitGiven(get func(name string) given) (func(name string) given, error) {
+	t := get(inTrust)
+	if t.set && t.value != steps.TrustNotary {
+		return nil, errdef.Usagef("trust init creates Notary trust data: %s %q does not apply (leave it unset, or set it to %s)",
+			t.from, t.value, steps.TrustNotary)
+	}
+	if !get(inNotaryServer).set {
+		return nil, errdef.Usagef("trust init needs --%s, the Notary server URL", flagOf(inNotaryServer))
+	}
+	return func(name string) given {
+		if name == inTrust && !t.set {
+			return given{value: steps.TrustNotary, from: "trust init", set: true}
+		}
+		return get(name)
+	}, nil
+}
+
 // isSet reports whether a trust input was given a value that matters (a
 // false notary_tofu is as good as unset).
 func isSet(v given, input string, parseBool func(s string) (bool, bool)) bool {

@@ -69,7 +69,9 @@ func TestTrustFlags(t *testing.T) {
 		{"pin and tofu", "contradict", append(base, "--notary-root-key-id", testRootID, "--notary-tofu")},
 		{"bad role", "targets role", append(base, "--notary-role", "root")},
 		{"key neither PEM nor file", "neither a PEM", append(base, "--notary-key", filepath.Join(dir, "missing"))},
-		{"trust init without backend", "trust init needs", []string{"trust", "init", img}},
+		{"trust init without server", "trust init needs --notary-server", []string{"trust", "init", img}},
+		{"trust init with sigstore", "trust init creates Notary trust data: --trust \"sigstore\"", []string{"trust", "init", img, "--trust", "sigstore", "--notary-server", "https://n"}},
+		{"trust init with trust none", "does not apply", []string{"trust", "init", img, "--trust", "none", "--notary-server", "https://n"}},
 	}
 	for _, tc := range bad {
 		_, _, err := parse(tc.args, map[string]string{"HOME": dir}, "")
@@ -81,6 +83,16 @@ func TestTrustFlags(t *testing.T) {
 	cmd, _, err := parse(append([]string{"trust", "init", img}, base[3:]...), nil, "")
 	if err != nil || cmd.Name != steps.OpTrustInit || cmd.Request.Operation != steps.OpTrustInit {
 		t.Errorf("trust init: %+v, %v", cmd, err)
+	}
+	// trust init is Notary's: --trust notary is implied, and allowed.
+	for _, args := range [][]string{
+		{"trust", "init", img, "--notary-server", "https://notary.example.com"},
+		{"trust", "init", img, "--notary-server", "https://notary.example.com", "--trust", "notary"},
+	} {
+		cmd, _, err := parse(args, map[string]string{"HOME": dir}, "")
+		if err != nil || cmd.Request.Trust.Backend != steps.TrustNotary || cmd.Request.Trust.Notary.Server != "https://notary.example.com" {
+			t.Errorf("%q: %+v, %v", args, cmd.Request.Trust, err)
+		}
 	}
 }
 

@@ -60,6 +60,13 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	}
 	res.Subject = subject.Digest.String()
 
+	// Everything signing needs is checked before the first write.
+	if tb != nil && (req.Operation == OpPut || req.Operation == OpDelete) {
+		if err = preflight(ctx, tb, req.Operation, repo, res.Subject, req.Key); err != nil {
+			return res, err
+		}
+	}
+
 	switch req.Operation {
 	case OpPut:
 		if err = put(ctx, t, req, env, &res); err == nil && tb != nil {

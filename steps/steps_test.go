@@ -163,3 +163,64 @@ func TestWarningsReachTheResult(t *testing.T) {
 		t.Errorf("warnings = %q", res.Warnings)
 	}
 }
+
+// preflightTrust is a backend whose Preflight fails with err; it records
+// what it was asked and whether Sign or Forget ran.
+type preflightTrust struct {
+	fakeTrust
+	err     error
+	asked   []trust.Binding
+	wrote   bool
+	removed bool
+}
+
+func (p *preflightTrust) Preflight(_ context.Context, b trust.Binding) error {
+	p.asked = append(p.asked, b)
+	return p.err
+}
+func (p *preflightTrust) Sign(ctx context.Context, b trust.Binding) (trust.Signed, error) {
+	p.wrote = true
+	return p.fakeTrust.Sign(ctx, b)
+}
+func (p *preflightTrust) Forget(context.Context, string, []trust.Binding) error {
+	p.removed = true
+	return nil
+}
+
+// TestPreflightBeforeWriting: a backend that cannot sign fails put and
+// delete before the registry is touched, with its error's class.
+func TestPreflightBeforeWriting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	image := testimage.Image(t, testimage.Layout)
+	pt := &preflightTrust{err: errdef.Usagef("no pin")}
+	env := Env{OpenTrust: func(TrustOptions, *store.Target) (TrustBackend, error) { return pt, nil }}
+	tr := TrustOptions{Backend: TrustSigstore}
+	put := Request{Operation: OpPut, Image: image, Key: "approval", File: testimage.WriteValue(t, "v.txt", "v"), Trust: tr}
+
+	res, err := Run(ctx, put, env)
+	if !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "nothing was written") || res.Entry != nil || pt.wrote {
+		t.Fatalf("put with a failing preflight: %+v, %v (signed %v)", res.Entry, err, pt.wrote)
+	}
+	if len(pt.asked) != 1 || pt.asked[0].Key != "approval" || pt.asked[0].Subject != res.Subject || pt.asked[0].Repository == "" {
+		t.Errorf("preflight asked %+v (subject %s)", pt.asked, res.Subject)
+	}
+	if res, err := Run(ctx, Request{Operation: OpList, Image: image}, Env{}); err != nil || len(res.Entries) != 0 {
+		t.Errorf("after the failed put the image has %+v, %v", res.Entries, err)
+	}
+
+	// With a preflight that passes, put stores and signs; a delete whose
+	// preflight fails deletes nothing.
+	pt.err = nil
+	if res, err := Run(ctx, put, env); err != nil || res.Signer != "fake" {
+		t.Fatalf("put: %+v, %v", res, err)
+	}
+	pt.err = errors.New("notary server unreachable")
+	_, err = Run(ctx, Request{Operation: OpDelete, Image: image, Key: "approval", Trust: tr}, env)
+	if err == nil || errors.Is(err, errdef.ErrUsage) || pt.removed {
+		t.Errorf("delete with a failing preflight: %v (forgot %v)", err, pt.removed)
+	}
+	if res, err := Run(ctx, Request{Operation: OpList, Image: image}, Env{}); err != nil || len(res.Entries) != 1 {
+		t.Errorf("after the failed delete the image has %+v, %v", res.Entries, err)
+	}
+}

@@ -25,6 +25,29 @@ type TrustBackend interface {
 
 type trustBackend = TrustBackend
 
+// Preflighter is a TrustBackend that can tell, before an entry is stored,
+// whether signing it (or withdrawing signatures) will work: root anchored,
+// key and passphrase at hand, server reachable. b is the binding about to
+// be signed, without Entry, Size and Created (not known yet). Backends
+// that check all of this when they are opened need not implement it.
+type Preflighter interface {
+	Preflight(ctx context.Context, b trust.Binding) error
+}
+
+// preflight runs the backend's Preflight, if it has one, for key on
+// subject: put and delete call it before they write anything, so that a
+// trust configuration that cannot sign leaves the registry untouched.
+func preflight(ctx context.Context, b trustBackend, op, repo, subject, key string) error {
+	p, ok := b.(Preflighter)
+	if !ok {
+		return nil
+	}
+	if err := p.Preflight(ctx, trust.Binding{Repository: repo, Subject: subject, Key: key}); err != nil {
+		return fmt.Errorf("%s %s: nothing was written, signing would fail: %w", op, key, err)
+	}
+	return nil
+}
+
 // openTrust builds the backend the request names; nil when none.
 func openTrust(o TrustOptions, env Env, t *store.Target) (TrustBackend, error) {
 	if o.Backend == TrustNone {

@@ -223,13 +223,13 @@ func (b *Backend) load(ctx context.Context, gun string) (*loaded, error) {
 	return b.loadTrusting(ctx, gun, false)
 }
 
-// loadTrusting is load; unpinned allows a root that is neither pinned nor
-// explicitly TOFU (for Init of an existing repository only).
+// loadTrusting is load; unpinned allows a root that is neither pinned,
+// explicitly TOFU, nor the owner's (for Init of an existing repository
+// only). See anchorFor.
 func (b *Backend) loadTrusting(ctx context.Context, gun string, unpinned bool) (*loaded, error) {
-	if !unpinned {
-		if err := b.requirePin(); err != nil {
-			return nil, err
-		}
+	a, err := b.anchorFor(gun, unpinned)
+	if err != nil {
+		return nil, err
 	}
 	remote, err := b.remote(ctx, gun)
 	if err != nil {
@@ -263,7 +263,7 @@ func (b *Backend) loadTrusting(ctx context.Context, gun string, unpinned bool) (
 	if repo.Root == nil || repo.Timestamp == nil || repo.Snapshot == nil || repo.Targets[data.CanonicalTargetsRole] == nil {
 		return nil, fmt.Errorf("notary: verify trust data of %s on %s: incomplete TUF metadata", gun, b.server)
 	}
-	if err := b.checkPin(gun, repo); err != nil {
+	if err := b.checkPin(gun, repo, a); err != nil {
 		return nil, err
 	}
 	if err := checkRolesLoaded(repo, b.role); err != nil {
@@ -320,26 +320,6 @@ func rootKeyIDs(repo *tuf.Repo) (canonical, listed []string, err error) {
 	sort.Strings(canonical)
 	sort.Strings(listed)
 	return canonical, listed, nil
-}
-
-// checkPin requires the pinned root key to be a key of the verified root.
-func (b *Backend) checkPin(gun string, repo *tuf.Repo) error {
-	if b.rootKeyID == "" {
-		return nil // explicit TOFU (requirePin ran before)
-	}
-	canonical, listed, err := rootKeyIDs(repo)
-	if err != nil {
-		return fmt.Errorf("notary: root of %s: %w", gun, err)
-	}
-	for _, ids := range [][]string{canonical, listed} {
-		for _, id := range ids {
-			if id == b.rootKeyID {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("notary: root of %s on %s is not the pinned one: pinned root key %s, the repository's root keys are %s",
-		gun, b.server, b.rootKeyID, strings.Join(canonical, ", "))
 }
 
 // describe turns Notary client errors into messages that say what failed.

@@ -46,8 +46,10 @@
 // # Trust and failure
 //
 // Every read runs the full TUF update: root (pinned: the root key ID
-// Options.RootKeyID must be a key of the root role, checked on every call,
-// also against a root cached from an earlier run; or explicit TOFU), then a
+// Options.RootKeyID must be a key of the root role and have signed it,
+// checked on every call, also against a root cached from an earlier run; or
+// the owner's trust dir, which holds a root key of the cached root and
+// counts as that pin, see anchorFor; or explicit TOFU), then a
 // timestamp that must come from the server in this very call (a cached one is
 // never accepted, so an unreachable server is an error and not a stale
 // answer), snapshot and targets, each checked for signatures, expiry and
@@ -94,7 +96,8 @@ type Options struct {
 	// is decrypted in memory by New and never written to TrustDir.
 	Key string
 	// RootKeyID pins the repository's root key (64 hex). Sign, Verify and
-	// RemoveTargets require it unless TOFU is set.
+	// RemoveTargets require it unless TOFU is set or TrustDir holds a root
+	// key of the repository's cached root (the owner's, from Init).
 	RootKeyID string
 	// TOFU explicitly trusts the root the server presents on first use (and
 	// then the root cached in TrustDir).
@@ -229,15 +232,6 @@ func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	return t.next.RoundTrip(req.WithContext(t.ctx))
-}
-
-// requirePin enforces that reads and writes never silently trust a root.
-func (b *Backend) requirePin() error {
-	if b.rootKeyID == "" && !b.tofu {
-		return errdef.Usagef("notary: no pinned root key ID: set notary_root_key_id to the root key ID `manifesto trust init` printed, " +
-			"or notary_tofu: true to trust the server's root on first use")
-	}
-	return nil
 }
 
 // checkGUN refuses GUNs the server cannot route or that would escape the

@@ -454,18 +454,75 @@ func TestSubstitutedRoot(t *testing.T) {
 
 func TestNoPinWithoutTOFU(t *testing.T) {
 	t.Parallel()
-	ts, admin, _ := newRepo(t)
+	ts, admin, root := newRepo(t)
 	b := backend(t, ts.URL, t.TempDir())
 	_, err := b.Verify(context.Background(), trust.Query{Repository: testGUN, Subject: randomDigest(t), Key: "k"})
 	if !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "notary_root_key_id") || !strings.Contains(err.Error(), "notary_tofu") {
 		t.Errorf("Verify without pin: %v", err)
 	}
-	_, err = backend(t, ts.URL, admin).Sign(context.Background(), binding(randomDigest(t), "k", randomDigest(t), t0))
+	// A trust dir holding the targets key but no root key (not the
+	// owner's) needs a pin to sign.
+	signer := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(signer, "private"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tk := targetsKeyID(t, admin, root)
+	if err := os.WriteFile(filepath.Join(signer, "private", tk+".key"), []byte(keyPEM(t, admin, tk)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = backend(t, ts.URL, signer).Sign(context.Background(), binding(randomDigest(t), "k", randomDigest(t), t0))
 	if !errors.Is(err, errdef.ErrUsage) {
 		t.Errorf("Sign without pin: %v", err)
 	}
-	if err := backend(t, ts.URL, admin).RemoveTargets(context.Background(), testGUN, []trust.Binding{binding(randomDigest(t), "k", randomDigest(t), t0)}); !errors.Is(err, errdef.ErrUsage) {
+	if err := backend(t, ts.URL, signer).RemoveTargets(context.Background(), testGUN, []trust.Binding{binding(randomDigest(t), "k", randomDigest(t), t0)}); !errors.Is(err, errdef.ErrUsage) {
 		t.Errorf("RemoveTargets without pin: %v", err)
+	}
+}
+
+// The trust dir Init created the repository in holds its root key and its
+// cached root: that is the pin, as for the notary CLI, so the owner signs,
+// verifies and removes without notary_root_key_id. A cached root without
+// the root key (an earlier TOFU read), or root keys of other repositories,
+// are not.
+func TestOwnerTrustDirIsThePin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ts, admin, root := newRepo(t)
+	owner := backend(t, ts.URL, admin)
+	subject, entry := randomDigest(t), randomDigest(t)
+	mustSign(t, owner, binding(subject, "k", entry, t0))
+	if got := mustVerify(t, owner, subject, "k"); len(got) != 1 || got[0].Digest != entry {
+		t.Errorf("owner's Verify: %+v", got)
+	}
+	if err := owner.RemoveTargets(ctx, testGUN, []trust.Binding{binding(subject, "k", entry, t0)}); err != nil {
+		t.Errorf("owner's RemoveTargets: %v", err)
+	}
+	if id, created, err := owner.Init(ctx, testGUN); err != nil || created || id != root {
+		t.Errorf("owner's second Init: %q %v %v", id, created, err)
+	}
+
+	// A reader whose cache holds the root from a TOFU read.
+	reader := t.TempDir()
+	mustVerify(t, backend(t, ts.URL, reader, tofu), subject, "k")
+	before := ts.requests()
+	if _, err := backend(t, ts.URL, reader).Verify(ctx, trust.Query{Repository: testGUN, Subject: subject, Key: "k"}); !errors.Is(err, errdef.ErrUsage) {
+		t.Errorf("Verify with a cached root but no root key: %v", err)
+	}
+	if n := ts.requests() - before; n != 0 {
+		t.Errorf("a missing pin sent %d requests", n)
+	}
+	// The owner of another repository.
+	other := t.TempDir()
+	if _, created, err := backend(t, ts.URL, other).Init(ctx, "127.0.0.1:5000/team/other"); err != nil || !created {
+		t.Fatalf("Init of another repository: %v", err)
+	}
+	before = ts.requests()
+	_, err := backend(t, ts.URL, other).Verify(ctx, trust.Query{Repository: testGUN, Subject: subject, Key: "k"})
+	if !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "notary_root_key_id") {
+		t.Errorf("Verify with another repository's root key: %v", err)
+	}
+	if n := ts.requests() - before; n != 0 {
+		t.Errorf("a missing pin sent %d requests", n)
 	}
 }
 

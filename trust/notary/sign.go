@@ -196,20 +196,52 @@ func (b *Backend) RemoveTargets(ctx context.Context, gun string, bindings []trus
 	return err
 }
 
-// publish verifies gun, checks that Options.Role may sign names and that a
-// private key of it is at hand, stages the change and publishes it,
-// retrying when another writer published in between. It returns the Signer
-// string.
-func (b *Backend) publish(ctx context.Context, gun string, names []string, stage func(client.Repository) error) (string, error) {
+// Preflight checks that Sign can sign an entry of bd.Key on bd.Subject in
+// bd.Repository (the entry itself is not known yet; Entry, Size and Created
+// are ignored), and writes nothing anywhere but the verified metadata cache
+// in TrustDir. Callers run it before they store the entry, so that a
+// configuration that cannot sign fails before anything is written:
+//
+//   - the root is anchored: notary_root_key_id, notary_tofu, or the trust
+//     dir holds a root key of the repository (the owner's, from `manifesto
+//     trust init`); otherwise a usage error, before anything is sent;
+//   - the server is reachable and its trust data verifies, as for Verify
+//     (an unreachable server is a failure, not a usage error);
+//   - Options.Role exists and may sign the key's targets;
+//   - a private key of the role is in TrustDir or Options.Key, and its
+//     passphrase decrypts it (a missing key or passphrase variable is a
+//     usage error).
+//
+// Sign still checks all of this again: Preflight makes failing early
+// possible, it is not a lock.
+func (b *Backend) Preflight(ctx context.Context, bd trust.Binding) error {
+	if err := checkGUN(bd.Repository); err != nil {
+		return err
+	}
+	if err := checkSubject(bd.Subject); err != nil {
+		return err
+	}
+	if err := checkKey(bd.Key); err != nil {
+		return err
+	}
+	_, _, _, err := b.prepare(ctx, bd.Repository, []string{queryPrefix(bd.Subject, bd.Key)}, true)
+	return err
+}
+
+// prepare verifies gun, checks that Options.Role may sign names (with
+// prefixes, some name starting with each), and finds a private key of it.
+// It returns the verified repository, the keyring holding the key and the
+// Signer string.
+func (b *Backend) prepare(ctx context.Context, gun string, names []string, prefixes bool) (*loaded, *keyring, string, error) {
 	l, err := b.load(ctx, gun)
 	if err != nil {
-		return "", err
+		return nil, nil, "", err
 	}
 	if data.IsDelegation(b.role) {
 		if dr, err := l.repo.GetDelegationRole(b.role); err == nil {
 			for _, n := range names {
-				if !dr.CheckPaths(n) {
-					return "", fmt.Errorf("notary: role %s of %s may only sign targets under %q, not %q: delegate it with --all-paths or the path %q",
+				if !mayCover(dr, n, prefixes) {
+					return nil, nil, "", fmt.Errorf("notary: role %s of %s may only sign targets under %q, not %q: delegate it with --all-paths or the path %q",
 						b.role, gun, dr.Paths, n, namePrefix)
 				}
 			}
@@ -217,11 +249,11 @@ func (b *Backend) publish(ctx context.Context, gun string, names []string, stage
 	}
 	kr, err := b.keyring()
 	if err != nil {
-		return "", err
+		return nil, nil, "", err
 	}
 	ids, err := roleKeys(l.repo, b.role)
 	if err != nil {
-		return "", fmt.Errorf("notary: %s: %w", gun, err)
+		return nil, nil, "", fmt.Errorf("notary: %s: %w", gun, err)
 	}
 	priv, err := kr.privateKey(ids)
 	if err != nil {
@@ -231,12 +263,40 @@ func (b *Backend) publish(ctx context.Context, gun string, names []string, stage
 			if b.imported != nil {
 				where = fmt.Sprintf("neither %s nor notary_key (key ID %s) holds any", filepath.Join(b.trustDir, "private"), b.imported.ID())
 			}
-			return "", fmt.Errorf("notary: no private key of role %s of %s: %s of its keys %s",
+			// Usage: the key is given with notary_key or trust_dir.
+			return nil, nil, "", errdef.Usagef("notary: no private key of role %s of %s: %s of its keys %s (give it with notary_key, or the trust_dir holding it)",
 				b.role, gun, where, strings.Join(ids, ", "))
 		}
-		return "", fmt.Errorf("notary: key of role %s of %s: %w", b.role, gun, err)
+		return nil, nil, "", fmt.Errorf("notary: key of role %s of %s: %w", b.role, gun, err)
 	}
-	signer := fmt.Sprintf("%s (%s)", b.role, shortID(priv.ID()))
+	return l, kr, fmt.Sprintf("%s (%s)", b.role, shortID(priv.ID())), nil
+}
+
+// mayCover reports whether delegation dr may sign name, or (prefix) some
+// target name starting with name.
+func mayCover(dr data.DelegationRole, name string, prefix bool) bool {
+	if dr.CheckPaths(name) {
+		return true
+	}
+	if prefix {
+		for _, p := range dr.Paths {
+			if strings.HasPrefix(p, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// publish verifies gun, checks that Options.Role may sign names and that a
+// private key of it is at hand (prepare), stages the change and publishes
+// it, retrying when another writer published in between. It returns the
+// Signer string.
+func (b *Backend) publish(ctx context.Context, gun string, names []string, stage func(client.Repository) error) (string, error) {
+	l, kr, signer, err := b.prepare(ctx, gun, names, false)
+	if err != nil {
+		return "", err
+	}
 
 	disk, err := storage.NewFileStore(b.cacheDir(gun), "json")
 	if err != nil {

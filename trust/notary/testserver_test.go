@@ -99,6 +99,13 @@ func newServer(t *testing.T) *testServer {
 	return ts
 }
 
+// requests is how many requests the server received so far.
+func (ts *testServer) requests() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.reqs
+}
+
 func (ts *testServer) setHook(h func(w http.ResponseWriter, r *http.Request, next http.Handler)) {
 	ts.mu.Lock()
 	ts.hook = h
