@@ -19,6 +19,15 @@ import (
 // (hence the named results: the deferred append must reach the caller).
 func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	res = Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
+	// Registry answers echo what they like, the credentials sent included
+	// (the store registers the tokens it sends into env.Secrets): no error
+	// or warning leaves with a secret in it.
+	defer func() {
+		err = env.Secrets.Error(err)
+		for i, w := range res.Warnings {
+			res.Warnings[i] = env.Secrets.Redact(w)
+		}
+	}()
 	access := store.Read
 	switch req.Operation {
 	case OpTrustInit:
@@ -120,6 +129,7 @@ func openOptions(req Request, env Env, access store.Access) []store.Option {
 		store.WithProgress(env.Progress),
 		store.WithUserAgent(env.UserAgent),
 		store.WithClock(env.Now),
+		store.WithSecrets(env.Secrets),
 	}
 	if req.Registry.Username != "" || req.Registry.Password != "" {
 		opts = append(opts, store.WithAuth(req.Registry.Username, req.Registry.Password))
