@@ -58,3 +58,21 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Errorf("GitHubMasks(nil) wrote %q, %v", buf.String(), err)
 	}
 }
+
+// TestSummaryNeverHoldsEscapedSecret: a secret in the summary's escaped
+// form (a registry sending it pre-escaped, "S3cr3t\-P4ss", which renders
+// as the password with a backslash) never reaches the summary, escaped or
+// not.
+func TestSummaryNeverHoldsEscapedSecret(t *testing.T) {
+	t.Parallel()
+	s := secret.New("S3cr3t-P4ss")
+	rows := []SummaryRow{{Result: steps.Result{Operation: steps.OpGet, Image: "r.example/a:1", Key: "k"},
+		Err: errors.New(`registry said: S3cr3t\-P4ss`)}}
+	var buf bytes.Buffer
+	if err := GitHubSummary(&buf, rows, s); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); strings.Contains(out, "S3cr3t") || strings.Contains(out, "P4ss") {
+		t.Errorf("summary holds the secret:\n%s", out)
+	}
+}

@@ -54,7 +54,9 @@ type SummaryRow struct {
 // backslash-escaped, and every '|' in a table cell is written "\|".
 //
 // Every secret of secrets (nil: none) is redacted from every cell and
-// message before it is escaped.
+// message before it is escaped, and its escaped form after (a secret must
+// never reach the summary: escaped, the runner's mask no longer matches
+// it).
 //
 // The output stays within MaxSummary bytes: failure lines are kept first,
 // then table rows in order; what does not fit is left out and replaced by a
@@ -137,14 +139,14 @@ func summaryRow(row SummaryRow, secrets *secret.Set) string {
 		digest = r.Entries[0].Digest
 	}
 	cells := []string{
-		escapeMarkdown(redactedLine(secrets, r.Operation, maxSummaryCell)),
+		escapeMarkdown(secrets.RedactEncoded(redactedLine(secrets, r.Operation, maxSummaryCell), escapeMarkdown)),
 		codeSpan(redactedLine(secrets, r.Image, maxSummaryCell)),
 		codeSpan(redactedLine(secrets, r.Key, maxSummaryCell)),
 		escapeMarkdown(summaryResult(row)),
 		codeSpan(redactedLine(secrets, digest, maxSummaryCell)),
 	}
 	for i, c := range cells {
-		cells[i] = strings.ReplaceAll(c, "|", `\|`)
+		cells[i] = strings.ReplaceAll(secrets.RedactEncoded(c, escapeMarkdown), "|", `\|`)
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
 }
@@ -166,7 +168,8 @@ func summaryFailure(row SummaryRow, secrets *secret.Set) string {
 		b.WriteString(key)
 		b.WriteByte(' ')
 	}
-	msg := redactedLine(secrets, errorText(row.Err), MaxMessageLen)
+	// A registry may send a secret pre-escaped: that form goes too.
+	msg := secrets.RedactEncoded(redactedLine(secrets, errorText(row.Err), MaxMessageLen), escapeMarkdown)
 	if msg == "" {
 		msg = "unknown error"
 	}
@@ -174,7 +177,7 @@ func summaryFailure(row SummaryRow, secrets *secret.Set) string {
 	if s != "-" {
 		s += ":"
 	}
-	return s + " " + escapeMarkdown(msg) + "\n"
+	return secrets.RedactEncoded(s+" "+escapeMarkdown(msg), escapeMarkdown) + "\n"
 }
 
 // summaryResult is the result cell of row.

@@ -19,8 +19,18 @@ import (
 // (hence the named results: the deferred append must reach the caller).
 func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	res = Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
-	// Last, after the store's warnings: nothing from the registry reaches
-	// the caller unchecked.
+	// Registry answers echo what they like, the credentials sent included
+	// (the store registers the tokens it sends into env.Secrets): no error
+	// or warning leaves with a secret in it. Deferred first, so it runs
+	// last, after every other deferred addition to the result.
+	defer func() {
+		err = env.Secrets.Error(err)
+		for i, w := range res.Warnings {
+			res.Warnings[i] = env.Secrets.Redact(w)
+		}
+	}()
+	// After the store's warnings: nothing from the registry reaches the
+	// caller unchecked.
 	defer checkRegistryData(&res)
 	access := store.Read
 	switch req.Operation {
@@ -130,6 +140,7 @@ func openOptions(req Request, env Env, access store.Access) []store.Option {
 		store.WithProgress(env.Progress),
 		store.WithUserAgent(env.UserAgent),
 		store.WithClock(env.Now),
+		store.WithSecrets(env.Secrets),
 	}
 	if req.Registry.Username != "" || req.Registry.Password != "" {
 		opts = append(opts, store.WithAuth(req.Registry.Username, req.Registry.Password))

@@ -69,6 +69,8 @@ func (r *registryClient) pushBlobOnce(ctx context.Context, d v1.Descriptor, open
 			return err
 		}
 		req.ContentLength = d.Size
+		// A fresh body for a re-send after an auth challenge (authWatch).
+		req.GetBody = open
 		req.Header.Set("Content-Type", "application/octet-stream")
 		resp, err := r.client.Do(req)
 		body.Close()
@@ -124,6 +126,19 @@ func (r *registryClient) pushBlobStreamOnce(ctx context.Context, size int64, ope
 		return v1.Hash{}, err
 	}
 	req.ContentLength = size
+	// A fresh body for a re-send after an auth challenge (authWatch): the
+	// content again, hashed from the start.
+	req.GetBody = func() (io.ReadCloser, error) {
+		again, err := open()
+		if err != nil {
+			return nil, err
+		}
+		hw.Reset()
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(again, hw), again}, nil
+	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	if size > 0 {
 		req.Header.Set("Content-Range", fmt.Sprintf("0-%d", size-1))

@@ -59,6 +59,7 @@ func newRegistry(ctx context.Context, ref name.Reference, o *options, scope stri
 	// private-range addresses (RFC 1918); manifesto talks HTTP only to
 	// loopback registries or when --plain-http says so.
 	rt = &httpsOnly{inner: rt, allowHTTP: o.plainHTTP}
+	rt = &authWatch{inner: rt, secrets: o.secrets}
 	rt = transport.NewUserAgent(rt, o.userAgent)
 	var t http.RoundTripper
 	err = retry(ctx, func() error {
@@ -212,6 +213,7 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	err = cutRegistryError(err)
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {

@@ -3,6 +3,8 @@ package store
 import (
 	"net/http"
 	"time"
+
+	"github.com/manifesto-dev/manifesto/internal/secret"
 )
 
 // Access is what a Target will be used for; it decides the token scopes
@@ -30,6 +32,7 @@ type options struct {
 	now                func() time.Time
 	access             Access
 	streamThreshold    int64
+	secrets            *secret.Set
 }
 
 // DefaultStreamThreshold is the value size from which a put hashes the
@@ -101,3 +104,8 @@ func WithStreamThreshold(n int64) Option {
 		}
 	}
 }
+
+// WithSecrets is the run's secret registry: the store adds every credential
+// it sends to a registry (bearer tokens handed out, Basic credentials from
+// a keychain) so that they are redacted wherever they would be printed.
+func WithSecrets(s *secret.Set) Option { return func(o *options) { o.secrets = s } }

@@ -118,9 +118,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // brokenExchange is the retry class of a request that failed on the way:
-// a network error (every error of http.Client.Do is one) or a body that
-// ended early.
+// a network error (every error of http.Client.Do is one, except those
+// carrying an errdef class) or a body that ended early.
 func brokenExchange(err error) bool {
+	// A refusal raised on the way out (plain HTTP refused, a challenged
+	// body that cannot be sent again) is wrapped in a *url.Error, a
+	// net.Error, but no new attempt changes it.
+	if errors.Is(err, errdef.ErrUsage) || errors.Is(err, errdef.ErrUnauthorized) {
+		return false
+	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

@@ -95,3 +95,17 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("Redact = %q", got)
 	}
 }
+
+func TestRedactEncoded(t *testing.T) {
+	t.Parallel()
+	s := New("S3cr3t-P4ss", "pass")
+	esc := func(v string) string { return strings.NewReplacer("-", `\-`, "[", `\[`, "]", `\]`).Replace(v) }
+	got := s.RedactEncoded(`sent S3cr3t\-P4ss; password pass`, esc)
+	if want := `sent \[redacted\]; password pass`; got != want {
+		t.Errorf("RedactEncoded = %q, want %q (a short secret the encoding leaves alone is Redact's)", got, want)
+	}
+	var nilSet *Set
+	if nilSet.RedactEncoded("x", esc) != "x" {
+		t.Error("a nil set changed something")
+	}
+}

@@ -14,7 +14,7 @@ import (
 // registry exits saying "address already in use", and an impostor answering
 // GET /v2/ with 200 is not taken for it.
 func TestStartRetriesWhenPortTaken(t *testing.T) {
-	p := testbin.StartOnTakenPort(t, processSpec(t))
+	p := testbin.StartOnTakenPort(t, func() testbin.ProcessSpec { s, _ := processSpec(t, settings{}); return s }())
 	resp, err := http.Get(p.URL + "/v2/")
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +38,8 @@ func TestReadyChecksIdentity(t *testing.T) {
 		{"impostor without the header", http.StatusOK, "", false},
 		{"another registry", http.StatusOK, "fedcba9876543210fedcba9876543210", false},
 		{"not ready", http.StatusServiceUnavailable, ident, false},
+		{"asks for credentials", http.StatusUnauthorized, ident, true},
+		{"impostor asking for credentials", http.StatusUnauthorized, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +53,7 @@ func TestReadyChecksIdentity(t *testing.T) {
 				w.WriteHeader(tc.status)
 			}))
 			defer srv.Close()
-			if got := ready(&testbin.Process{URL: srv.URL, Ident: ident}); got != tc.want {
+			if got := ready(probeClient(nil), srv.URL, ident); got != tc.want {
 				t.Errorf("ready = %v, want %v", got, tc.want)
 			}
 		})

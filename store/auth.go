@@ -1,0 +1,128 @@
+package store
+
+import (
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/oneline"
+	"github.com/manifesto-dev/manifesto/internal/secret"
+)
+
+// authWatch sits beneath go-containerregistry's auth transports (basic and
+// bearer), so it sees every request as it leaves, Authorization header
+// included, the token fetches too. It does two things there:
+//
+//   - It registers every credential it sees going out into the run's
+//     secret.Set: bearer tokens a registry handed out, and the Basic
+//     credentials of a keychain the inputs never saw (user:pass and its
+//     base64 form), so that a registry echoing them in an error body gets
+//     them redacted.
+//   - It makes a request re-sent after an auth challenge carry its body
+//     again. go-containerregistry's bearer transport answers a 401 by
+//     fetching a new token and sending the very same *http.Request once more,
+//     whose body the first send consumed; without this a refused PUT turned
+//     into "http: ContentLength=843 with Body length 0", a network error
+//     retried four times, instead of the registry's refusal.
+type authWatch struct {
+	inner   http.RoundTripper
+	secrets *secret.Set
+}
+
+// errNotReplayable: a request whose body cannot be produced again was
+// challenged for new credentials; the registry refused it as it was sent.
+var errNotReplayable = errdef.WithClass(errors.New("the registry asked for new credentials in the middle of an upload that cannot be sent again"), errdef.ErrUnauthorized)
+
+// RoundTrip registers the request's credentials and sends it, with a fresh
+// body (GetBody) when this request was sent before.
+func (a *authWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	a.learn(req.Header.Get("Authorization"))
+	if req.Body != nil && req.Body != http.NoBody {
+		if _, again := req.Body.(*sentBody); again {
+			if req.GetBody == nil {
+				return nil, errNotReplayable
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = &sentBody{body}
+		} else {
+			req.Body = &sentBody{req.Body}
+		}
+	}
+	return a.inner.RoundTrip(req)
+}
+
+// learn registers the secret of an Authorization header value.
+func (a *authWatch) learn(authz string) {
+	if a.secrets == nil || authz == "" {
+		return
+	}
+	scheme, cred, _ := strings.Cut(authz, " ")
+	cred = strings.TrimSpace(cred)
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		a.secrets.Add(cred)
+	case "basic":
+		a.secrets.Add(cred)
+		if dec, err := base64.StdEncoding.DecodeString(cred); err == nil {
+			if user, pass, ok := strings.Cut(string(dec), ":"); ok {
+				a.secrets.AddBasic(user, pass)
+			}
+		}
+	default:
+		a.secrets.Add(cred)
+	}
+}
+
+// sentBody marks a request body authWatch has sent once.
+type sentBody struct{ io.ReadCloser }
+
+// maxErrorBody is how much of a registry's error text (the part after
+// "METHOD URL: ") an error message keeps, in characters.
+const maxErrorBody = 512
+
+// cutRegistryError cuts the registry's error text in err (the part of a
+// *transport.Error after "METHOD URL: ") to maxErrorBody characters. A
+// registry's error body is its own text and may be anything, as long as
+// 64 KiB; the message keeps the registry's reason, not its essay. The class
+// (errors.Is, errors.As with *transport.Error) stays. Secrets are redacted
+// where the error is printed (the run's secret.Set, which authWatch feeds).
+func cutRegistryError(err error) error {
+	var terr *transport.Error
+	if err == nil || !errors.As(err, &terr) {
+		return err
+	}
+	full := terr.Error()
+	prefix := ""
+	if terr.Request != nil {
+		// transport.Error's own prefix, "METHOD URL: " (a redacted URL has
+		// no ": " before its end).
+		if i := strings.Index(full, ": "); i >= 0 {
+			prefix = full[:i+2]
+		}
+	}
+	body := full[len(prefix):]
+	if utf8.RuneCountInString(body) <= maxErrorBody {
+		return err
+	}
+	msg := strings.Replace(err.Error(), full, prefix+oneline.Cut(body, maxErrorBody), 1)
+	return &cutError{msg: msg, err: err}
+}
+
+// cutError shows the cut message; the original stays reachable for
+// errors.Is/As only (nothing prints an unwrapped error).
+type cutError struct {
+	msg string
+	err error
+}
+
+func (e *cutError) Error() string { return e.msg }
+func (e *cutError) Unwrap() error { return e.err }

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
+)
+
+// TestAuthWatchResendsBody: the same request sent twice (as the bearer
+// transport does after a challenge) carries its whole body both times; a
+// body that cannot be produced again is refused as unauthorized, not sent
+// empty.
+func TestAuthWatchResendsBody(t *testing.T) {
+	t.Parallel()
+	var got []string
+	a := &authWatch{inner: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		got = append(got, string(b))
+		return &http.Response{StatusCode: http.StatusUnauthorized, Body: http.NoBody, Request: r}, err
+	})}
+	req, _ := http.NewRequest(http.MethodPut, "http://registry.test/v2/r/manifests/t", bytes.NewReader([]byte("manifest")))
+	for range 2 {
+		if _, err := a.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(got) != "[manifest manifest]" {
+		t.Errorf("bodies sent: %q", got)
+	}
+
+	stream, _ := http.NewRequest(http.MethodPut, "http://registry.test/v2/r/blobs/uploads/x", io.NopCloser(strings.NewReader("blob")))
+	stream.GetBody = nil
+	if _, err := a.RoundTrip(stream); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.RoundTrip(stream); !errors.Is(err, errdef.ErrUnauthorized) {
+		t.Errorf("re-send of a stream: %v, want ErrUnauthorized", err)
+	}
+}
+
+// TestAuthWatchLearnsCredentials: the credentials going out are registered
+// as secrets: bearer tokens, and keychain Basic credentials in both forms.
+func TestAuthWatchLearnsCredentials(t *testing.T) {
+	t.Parallel()
+	s := secret.New()
+	a := &authWatch{secrets: s, inner: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
+	})}
+	basic := base64.StdEncoding.EncodeToString([]byte("bob:keychain-pass"))
+	for _, h := range []string{"Bearer tok-abcdef123456", "Basic " + basic} {
+		req, _ := http.NewRequest(http.MethodGet, "http://registry.test/v2/", nil)
+		req.Header.Set("Authorization", h)
+		if _, err := a.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := "sent Bearer tok-abcdef123456 and Basic " + basic + " i.e. bob:keychain-pass"
+	if got := s.Redact(msg); strings.Contains(got, "tok-abcdef") || strings.Contains(got, basic) || strings.Contains(got, "keychain-pass") {
+		t.Errorf("Redact = %q", got)
+	}
+}
+
+// TestCutRegistryError: a registry's long error body is cut short in the
+// message; the class stays.
+func TestCutRegistryError(t *testing.T) {
+	t.Parallel()
+	req, _ := http.NewRequest(http.MethodGet, "http://registry.test/v2/r/manifests/t", nil)
+	resp := &http.Response{StatusCode: http.StatusUnauthorized, Request: req,
+		Body: io.NopCloser(strings.NewReader("DENIED " + strings.Repeat("é", 5000)))}
+	terr := transport.CheckError(resp, http.StatusOK)
+	err := classify(fmt.Errorf("get k: %w", terr))
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "get k: GET http://registry.test/v2/r/manifests/t: unexpected status code 401 Unauthorized: DENIED é") ||
+		utf8.RuneCountInString(msg) > 600 || !strings.HasSuffix(msg, "…") || !utf8.ValidString(msg) {
+		t.Errorf("message (%d runes) = %.200q…", utf8.RuneCountInString(msg), msg)
+	}
+	var got *transport.Error
+	if !errors.Is(err, errdef.ErrUnauthorized) || !errors.As(err, &got) || got.StatusCode != http.StatusUnauthorized {
+		t.Errorf("class lost: %v", err)
+	}
+	short := classify(transport.CheckError(&http.Response{StatusCode: 400, Request: req, Body: io.NopCloser(strings.NewReader("bad"))}, 200))
+	if strings.Contains(short.Error(), "…") {
+		t.Errorf("a short body was cut: %q", short)
+	}
+}
