@@ -64,7 +64,7 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		res.Path = workspaceRelative(step.Workspace, res.Path)
 		if github {
 			for _, w := range res.Warnings {
-				outputs.GitHubCommand(stdout, "warning", nil, secrets.Redact(w))
+				outputs.GitHubAnnotation(stdout, "warning", "", w, secrets)
 			}
 		} else {
 			outputs.Warnings(stderr, res, secrets)
@@ -75,7 +75,7 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 			code = errdef.ExitCode(err)
 			break
 		}
-		fmt.Fprintln(stdout, outcome(op, res))
+		outputs.Info(stdout, outcome(op, res), secrets)
 		o := outputs.StepOutputs(res)
 		if op.ID != "" {
 			outs = append(outs, outputs.Prefixed(op.ID, o)...)
@@ -93,7 +93,7 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	}
 	if github && step.Summary {
 		if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), func(w io.Writer) error { return outputs.GitHubSummary(w, rows, secrets) }); err != nil {
-			outputs.GitHubCommand(stdout, "warning", nil, secrets.Redact("step summary not written: "+err.Error()))
+			outputs.GitHubAnnotation(stdout, "warning", "", "step summary not written: "+err.Error(), secrets)
 		}
 	}
 	return code
@@ -143,9 +143,11 @@ func describe(op inputs.Op) string {
 	return s
 }
 
-// outcome is the one line a person reads in the CI log for a done operation.
+// outcome is the one line a person reads in the CI log for a done operation,
+// without the "manifesto: " outputs.Info adds: Info is what makes the paths,
+// digests and other text in it one line.
 func outcome(op inputs.Op, r steps.Result) string {
-	prefix := "manifesto: " + describe(op) + ": "
+	prefix := describe(op) + ": "
 	switch {
 	case r.Operation == steps.OpPut && r.Entry != nil:
 		return prefix + "stored " + r.Entry.Digest + " on " + r.Subject
@@ -170,7 +172,7 @@ func stepFailed(stdout, stderr io.Writer, github bool, what string, err error, s
 		err = fmt.Errorf("%s: %w", what, err)
 	}
 	if github {
-		outputs.GitHubCommand(stdout, "error", map[string]string{"title": "manifesto"}, secrets.Redact(err.Error()))
+		outputs.GitHubAnnotation(stdout, "error", "manifesto", err.Error(), secrets)
 	}
 	outputs.Error(stderr, err, secrets)
 }
@@ -195,7 +197,7 @@ func writeOutputs(step inputs.Step, getenv func(string) string, outs []outputs.O
 			return err
 		})
 	case "jsonl":
-		err = appendFile(step.OutputsFile, func(w io.Writer) error { return outputs.JSONLines(w, outs) })
+		err = appendTo(step.OpenOutputsFile, func(w io.Writer) error { return outputs.JSONLines(w, outs) })
 	case "tekton":
 		skipped, err = outputs.TektonResults(step.ResultsDir, outputs.ByImportance(outs))
 	default:
@@ -204,20 +206,29 @@ func writeOutputs(step inputs.Step, getenv func(string) string, outs []outputs.O
 	switch {
 	case len(skipped) == 0:
 	case step.OutputsFormat == inputs.OutputsDotenv:
-		fmt.Fprintf(stderr, "manifesto: warning: outputs left out of %s: %s (only values made of %s are written, which sh, bash and GitLab all read as written; and the file stays within GitLab's 5 KB and %d variables); get's value is in the file the path output names, and outputs_format jsonl carries every output\n",
-			filepath.Base(step.OutputsFile), strings.Join(skipped, ", "), outputs.DotenvValueChars, outputs.MaxDotenvVariables)
+		outputs.Warning(stderr, fmt.Sprintf("outputs left out of %s: %s (only values made of %s are written, which sh, bash and GitLab all read as written; and the file stays within GitLab's 5 KB and %d variables); get's value is in the file the path output names, and outputs_format jsonl carries every output",
+			filepath.Base(step.OutputsFile), strings.Join(skipped, ", "), outputs.DotenvValueChars, outputs.MaxDotenvVariables), step.Secrets)
 	default:
-		fmt.Fprintf(stderr, "manifesto: warning: outputs left out (over the %s limits): %s; read values from the path output\n",
-			step.OutputsFormat, strings.Join(skipped, ", "))
+		outputs.Warning(stderr, fmt.Sprintf("outputs left out (over the %s limits): %s; read values from the path output",
+			step.OutputsFormat, strings.Join(skipped, ", ")), step.Secrets)
 	}
 	return err
 }
 
+// appendFile appends what write produces to the file at path (a file the CI
+// system names: GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), creating it if need be.
 func appendFile(path string, write func(io.Writer) error) error {
 	if path == "" {
 		return errors.New("no file to write to")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	return appendTo(func() (*os.File, error) {
+		return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	}, write)
+}
+
+// appendTo appends what write produces to the file open returns.
+func appendTo(open func() (*os.File, error), write func(io.Writer) error) error {
+	f, err := open()
 	if err != nil {
 		return err
 	}

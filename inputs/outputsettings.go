@@ -101,6 +101,9 @@ func (b *stepBuilder) outputs(st *Step) error {
 		if name == "" {
 			name, src = DefaultOutputsFile, `input "outputs_file" (default)`
 		}
+		if err := checkPathChars(name, src); err != nil {
+			return err
+		}
 		if strings.HasSuffix(name, "/") {
 			return errdef.Usagef("%s %q names a directory; give a file name", src, name)
 		}
@@ -108,7 +111,18 @@ func (b *stepBuilder) outputs(st *Step) error {
 		if err != nil {
 			return err
 		}
-		if err := checkOutputFile(path, src); err != nil {
+		// Inside the workspace the file is confined as get's file is: the
+		// checkout may hold symbolic links, and one must not lead the
+		// outputs anywhere else on the runner. A path outside it is the
+		// CI system's own (GitLab Functions' ${{ output_file }}), used as
+		// given.
+		if rel, inside := b.ws.rel(path); inside {
+			f := opField{name: inOutputsFile, value: name, where: src, named: true}
+			if err := b.ws.outputsFile(f, rel); err != nil {
+				return err
+			}
+			st.outputsRel = rel
+		} else if err := checkOutputFile(path, src); err != nil {
 			return err
 		}
 		st.OutputsFile = path

@@ -237,6 +237,9 @@ func entryLoc(where, id string, i, line int) string {
 func (b *stepBuilder) readStepsFile() ([]byte, error) {
 	label := b.label(inStepsFile)
 	value := b.in[inStepsFile].value
+	if err := checkPathChars(value, label); err != nil {
+		return nil, err
+	}
 	path := b.ws.abs(value)
 	fi, err := os.Stat(path)
 	switch {

@@ -11,6 +11,7 @@ package inputs
 // operations.go and stepfile.go, the workspace in workspace.go.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -33,8 +34,12 @@ type Step struct {
 	// OutputsFile is the absolute file dotenv and jsonl outputs go to: input
 	// outputs_file (relative to the working directory), default
 	// DefaultOutputsFile in the working directory. Empty for the github and
-	// tekton formats. Its directory exists.
+	// tekton formats. Its directory exists. Inside the workspace, it was
+	// checked through the workspace (no symbolic link leads out of it);
+	// open it for appending with OpenOutputsFile, which keeps to that.
 	OutputsFile string
+	// outputsRel is OutputsFile relative to Workspace, when inside it.
+	outputsRel string
 	// OutputsFormat is one of OutputsGitHub (default on GitHub),
 	// OutputsDotenv (default elsewhere), OutputsJSONL or OutputsTekton.
 	OutputsFormat string
@@ -305,4 +310,28 @@ func (b *stepBuilder) given(name string) given {
 func (b *stepBuilder) trustOptions() (steps.TrustOptions, error) {
 	home := strings.TrimSpace(b.getenv("HOME"))
 	return buildTrust(b.given, home, parseStepBool, b.secrets)
+}
+
+// OpenOutputsFile opens OutputsFile for appending, creating it (mode 0644
+// less the umask) if need be. Inside the workspace it is opened through an
+// os.Root on the workspace, so a symbolic link swapped in after FromStep
+// checked the name cannot lead the write out of it either.
+func (s Step) OpenOutputsFile() (*os.File, error) {
+	const flag = os.O_WRONLY | os.O_APPEND | os.O_CREATE
+	if s.OutputsFile == "" {
+		return nil, errors.New("no outputs file to write to")
+	}
+	if s.outputsRel == "" {
+		return os.OpenFile(s.OutputsFile, flag, 0o644)
+	}
+	root, err := os.OpenRoot(s.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.OpenFile(s.outputsRel, flag, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("outputs file %q: %w", s.OutputsFile, err)
+	}
+	return f, nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
@@ -38,8 +40,26 @@ func checkKey(key string) error {
 	return store.CheckKey(key)
 }
 
+// checkPathChars refuses a file name with a control character (newline,
+// carriage return, tab, escape, ...) or a Unicode line or paragraph
+// separator: printed, such a name could end a log line and start another
+// (a forged GitHub workflow command), and no build tool needs one. It is
+// checked before anything touches the file or the network.
+func checkPathChars(path, src string) error {
+	if i := strings.IndexFunc(path, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	}); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(path[i:])
+		return errdef.Usagef("%s %q contains the control character %U; file names with control characters are refused", src, path, r)
+	}
+	return nil
+}
+
 // checkInputFile accepts '-' or an existing, readable regular file.
 func checkInputFile(path string) error {
+	if err := checkPathChars(path, "file"); err != nil {
+		return err
+	}
 	switch path {
 	case "-":
 		return nil
@@ -70,6 +90,9 @@ func checkInputFile(path string) error {
 // checkOutputFile accepts a path that is not a directory and whose parent
 // directory exists.
 func checkOutputFile(path, src string) error {
+	if err := checkPathChars(path, src); err != nil {
+		return err
+	}
 	if strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(os.PathSeparator)) {
 		return errdef.Usagef("%s %q names a directory; give a file name", src, path)
 	}

@@ -85,6 +85,9 @@ func (w workspace) rel(path string) (rel string, ok bool) {
 // resolve makes f's value an absolute path and its name inside the
 // workspace, refusing a directory name (trailing '/') and a path outside.
 func (w workspace) resolve(f opField, dirHint string) (path, rel string, err error) {
+	if err := checkPathChars(f.value, f.label()); err != nil {
+		return "", "", err
+	}
 	if strings.HasSuffix(f.value, "/") {
 		return "", "", errdef.Usagef("%s %q names a directory; %s", f.label(), f.value, dirHint)
 	}
@@ -195,4 +198,38 @@ func (w workspace) outputFile(f opField) (string, error) {
 			return "", errdef.Usagef("%s %q: no directory on its path exists", f.label(), f.value)
 		}
 	}
+}
+
+// outputsFile checks the outputs file rel (inside the workspace) through the
+// root, as outputFile checks get's file: no symbolic link on its way, its own
+// included, may lead outside the workspace; an existing file must be a
+// regular file; its directory must exist (nothing creates it).
+func (w workspace) outputsFile(f opField, rel string) error {
+	fi, err := w.root.Stat(rel)
+	switch {
+	case err == nil && fi.IsDir():
+		return errdef.Usagef("%s %q is a directory; give a file name", f.label(), f.value)
+	case err == nil && !fi.Mode().IsRegular():
+		return errdef.Usagef("%s %q exists and is not a regular file", f.label(), f.value)
+	case err == nil:
+		return nil
+	case escapes(err):
+		return w.escaped(f)
+	}
+	if _, lerr := w.root.Lstat(rel); lerr == nil {
+		return errdef.Usagef("%s %q is a symbolic link that cannot be followed: %v", f.label(), f.value, pathErr(err))
+	}
+	dir := filepath.Dir(rel)
+	fi, err = w.root.Stat(dir)
+	switch {
+	case escapes(err):
+		return w.escaped(f)
+	case errors.Is(err, fs.ErrNotExist):
+		return errdef.Usagef("%s %q: directory %q does not exist", f.label(), f.value, filepath.Join(w.dir, dir))
+	case err != nil:
+		return errdef.Usagef("%s %q: directory %q: %v", f.label(), f.value, filepath.Join(w.dir, dir), pathErr(err))
+	case !fi.IsDir():
+		return errdef.Usagef("%s %q: %q is not a directory", f.label(), f.value, filepath.Join(w.dir, dir))
+	}
+	return nil
 }

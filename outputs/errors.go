@@ -3,6 +3,8 @@ package outputs
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/manifesto-dev/manifesto/internal/oneline"
 	"github.com/manifesto-dev/manifesto/internal/secret"
@@ -30,14 +32,29 @@ func Error(w io.Writer, err error, secrets *secret.Set) {
 	io.WriteString(w, "manifesto: "+msg+"\n")
 }
 
-// Warnings writes each of r.Warnings as its own line,
-// "manifesto: warning: <text>\n", redacted and made one line the same way
-// Error does. Empty warnings are skipped. Write errors are ignored.
+// Warnings writes each of r.Warnings as its own line with Warning. Write
+// errors are ignored.
 func Warnings(w io.Writer, r steps.Result, secrets *secret.Set) {
 	for _, warning := range r.Warnings {
-		if msg := redactedLine(secrets, warning, MaxMessageLen); msg != "" {
-			io.WriteString(w, "manifesto: warning: "+msg+"\n")
-		}
+		Warning(w, warning, secrets)
+	}
+}
+
+// Warning writes msg as one line, "manifesto: warning: <text>\n", redacted and
+// made one line the same way Error does. An empty msg writes nothing. Write
+// errors are ignored.
+func Warning(w io.Writer, msg string, secrets *secret.Set) {
+	if msg = redactedLine(secrets, msg, MaxMessageLen); msg != "" {
+		io.WriteString(w, "manifesto: warning: "+msg+"\n")
+	}
+}
+
+// Info writes msg as one line, "manifesto: <text>\n", redacted and made one
+// line the same way Error does: the CI log line of a step's operation. An
+// empty msg writes nothing. Write errors are ignored.
+func Info(w io.Writer, msg string, secrets *secret.Set) {
+	if msg = redactedLine(secrets, msg, MaxMessageLen); msg != "" {
+		io.WriteString(w, "manifesto: "+msg+"\n")
 	}
 }
 
@@ -58,8 +75,23 @@ func oneLine(s string, max int) string {
 	return redactedLine(nil, s, max)
 }
 
-// redactedLine is s without the secrets of secrets (as given, and once s is
-// on one line), on one line, cut to at most max runes.
+// redactedLine is the one way text from outside the program (an input, a
+// file name, a key, a media type, an annotation, a registry's error body, an
+// error message) is put into human-readable output, by every writer of this
+// package that prints for people (Error, Warning, Info, progress labels, the
+// step summary): s without the secrets of secrets (as given, and once s is on
+// one line), on one line (oneline.Line: no control character, carriage
+// return, newline or Unicode line separator survives), cut to at most max
+// runes, and quoted (strconv.Quote) when it starts with "::", so that it
+// cannot read as a GitHub workflow command wherever it begins a line.
 func redactedLine(secrets *secret.Set, s string, max int) string {
-	return oneline.Cut(secrets.Redact(oneline.Line(secrets.Redact(s))), max)
+	s = oneline.Cut(secrets.Redact(oneline.Line(secrets.Redact(s))), max)
+	if strings.HasPrefix(s, workflowCommandStart) {
+		s = strconv.Quote(s)
+	}
+	return s
 }
+
+// workflowCommandStart begins a GitHub workflow command (the runner trims
+// leading white space first, as oneline.Line does).
+const workflowCommandStart = "::"

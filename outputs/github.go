@@ -143,6 +143,19 @@ var (
 	githubPropertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 )
 
+// GitHubAnnotation writes a workflow command that annotates the run: kind
+// "error", "warning" or "notice", with the title property when title is not
+// empty. msg is text from outside the program (an error, a store warning): it
+// is redacted, made one line and cut as Error does before GitHubCommand
+// escapes it.
+func GitHubAnnotation(w io.Writer, kind, title, msg string, secrets *secret.Set) error {
+	var props map[string]string
+	if title != "" {
+		props = map[string]string{"title": title}
+	}
+	return GitHubCommand(w, kind, props, redactedLine(secrets, msg, MaxMessageLen))
+}
+
 // GitHubMasks writes one ::add-mask:: command for each mask of secrets
 // (each secret and its derived forms, a line at a time: the runner masks
 // line by line), so that the runner hides them in every later log line.

@@ -1,9 +1,9 @@
 package outputs
 
 import (
-	"bufio"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/manifesto-dev/manifesto/steps"
 )
@@ -21,14 +21,20 @@ import (
 //
 // Warnings are not written here; see Warnings. An unknown operation, or a put
 // without an entry, is an error and writes nothing.
+//
+// Every item is printed as is, for scripts, so an item that cannot be is an
+// error and nothing is written: one that is empty, has a control character,
+// line separator or surrounding white space, or starts with "::" (which the
+// GitHub runner would read as a workflow command). Keys, digests and key IDs
+// never do; only a broken registry or store could hand one over.
 func Text(w io.Writer, r steps.Result) error {
-	bw := bufio.NewWriter(w)
+	var items []string
 	switch r.Operation {
 	case steps.OpPut:
 		if r.Entry == nil {
 			return fmt.Errorf("outputs: put result has no entry")
 		}
-		line(bw, r.Entry.Digest)
+		items = append(items, r.Entry.Digest)
 	case steps.OpGet:
 		// get prints nothing on purpose: either the value itself went to
 		// stdout (r.Path == "") and anything more would corrupt it, or the
@@ -36,22 +42,29 @@ func Text(w io.Writer, r steps.Result) error {
 		return nil
 	case steps.OpList:
 		for _, e := range r.Entries {
-			line(bw, e.Key)
+			items = append(items, e.Key)
 		}
 	case steps.OpHistory, steps.OpDelete, steps.OpRepair:
 		for _, e := range r.Entries {
-			line(bw, e.Digest)
+			items = append(items, e.Digest)
 		}
 	case steps.OpTrustInit:
-		line(bw, r.RootKeyID)
+		items = append(items, r.RootKeyID)
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}
-	return bw.Flush()
-}
-
-// line writes s and a newline; bufio.Writer keeps the first error for Flush.
-func line(bw *bufio.Writer, s string) {
-	bw.WriteString(s)
-	bw.WriteByte('\n')
+	for _, s := range items {
+		// An item is printable when the one path for text in output
+		// (redactedLine) would leave it as it is.
+		if s == "" || redactedLine(nil, s, len(s)+1) != s {
+			return fmt.Errorf("outputs: %s: %q cannot be printed as a line of its own", r.Operation, s)
+		}
+	}
+	var b strings.Builder
+	for _, s := range items {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/manifesto-dev/manifesto/internal/atomicfile"
@@ -218,13 +220,39 @@ func getVerified(ctx context.Context, t *store.Target, tb trustBackend, repo str
 	return errdef.NotFoundf("get %s: no signed version of key %q on %s", req.Key, req.Key, res.Subject)
 }
 
-// readTo writes the value atomically: to a temporary file first, checked
-// against its digest, then renamed to the destination (or copied to
-// Stdout), so a failed read leaves no file and prints no unverified byte.
+// readTo writes the value: to a temporary file first, checked against its
+// digest, so a failed read leaves no file and writes no unverified byte.
+// Then:
+//
+//   - no File: the verified bytes are copied to Stdout;
+//   - File does not exist, or is a regular file: the temporary file (made in
+//     File's directory) is renamed over it, atomically;
+//   - File is anything else (a character device such as /dev/null, a FIFO,
+//     a symbolic link such as /dev/stdout, whatever it leads to): it is never
+//     replaced; the verified bytes are written through it (writeThrough),
+//     and the temporary file is made in os.TempDir(), not next to it (/dev);
+//   - File is a directory: refused.
+//
+// Step mode (package inputs) refuses, before any network call, a File that
+// leads out of the workspace or to anything but a regular file; what passes
+// there and is a symbolic link (to a regular file in the workspace) is
+// written through here, like any other link.
 func readTo(ctx context.Context, t *store.Target, key, digest string, req Request, env Env, res *Result) error {
-	dir := os.TempDir()
+	dir, through := os.TempDir(), false
 	if req.File != "" {
-		dir = filepath.Dir(req.File)
+		fi, err := os.Lstat(req.File)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			dir = filepath.Dir(req.File)
+		case err != nil:
+			return fmt.Errorf("get %s: %w", key, err)
+		case fi.IsDir():
+			return errdef.Usagef("get %s: %q is a directory; give a file name", key, req.File)
+		case fi.Mode().IsRegular():
+			dir = filepath.Dir(req.File)
+		default:
+			through = true
+		}
 	}
 	tmp, err := atomicfile.Create(dir, ".manifesto-get-")
 	if err != nil {
@@ -244,14 +272,55 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 			res.Value = b
 		}
 	}
-	if req.File == "" {
+	switch {
+	case req.File == "":
 		return copyToStdout(tmp.Name(), env.Stdout)
-	}
-	if err := tmp.Commit(req.File); err != nil {
-		return fmt.Errorf("get %s: %w", key, err)
+	case through:
+		if err := writeThrough(tmp.Name(), req.File); err != nil {
+			return fmt.Errorf("get %s: %w", key, err)
+		}
+	default:
+		if err := tmp.Commit(req.File); err != nil {
+			return fmt.Errorf("get %s: %w", key, err)
+		}
 	}
 	res.Path = req.File
 	return nil
+}
+
+// writeThrough copies the verified file src into dst, an existing name that
+// is not a regular file, without replacing it: dst is opened for writing as
+// it is (following a symbolic link, never creating a file) and written the
+// way a shell's "> dst" would. A symbolic link that leads to a regular file
+// has that file truncated first; a socket, or a link leading nowhere, is
+// refused.
+func writeThrough(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return errdef.Usagef("%q is a symbolic link that leads nowhere; give a file name", dst)
+		}
+		if errors.Is(err, syscall.ENXIO) {
+			return errdef.Usagef("%q is a socket (or a device with nothing behind it); it cannot be written to", dst)
+		}
+		return err
+	}
+	fi, err := out.Stat()
+	if err == nil && fi.Mode().IsRegular() {
+		err = out.Truncate(0)
+	}
+	if err == nil {
+		_, err = io.Copy(out, in)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func copyToStdout(path string, w io.Writer) error {
