@@ -106,7 +106,8 @@ func parseReferrerIndex(b []byte) (*referrerIndex, error) {
 	if raw.MediaType != "" && raw.MediaType != types.OCIImageIndex {
 		return nil, invalidf("referrers index has media type %q, want %q", raw.MediaType, types.OCIImageIndex)
 	}
-	idx := &referrerIndex{seen: make(map[v1.Hash]struct{}, len(raw.Manifests))}
+	// Filtered in place: Add never writes past the descriptor being read.
+	idx := &referrerIndex{manifests: raw.Manifests[:0], seen: make(map[v1.Hash]struct{}, len(raw.Manifests))}
 	for _, d := range raw.Manifests {
 		// A descriptor nobody can fetch is skipped rather than failing
 		// the whole listing, so one bad writer cannot hide every entry.

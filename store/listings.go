@@ -82,10 +82,10 @@ func isIndexAnswer(resp *http.Response) bool {
 // false when the registry does not implement the API (404, or a response
 // that is not an image index), in which case the fallback tag schema
 // applies.
-func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (descs []v1.Descriptor, ok bool, err error) {
+func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (_ []v1.Descriptor, ok bool, err error) {
 	next := r.url("referrers", subject.String())
 	budget := newListingBudget("referrers listing of " + subject.String())
-	all := &referrerIndex{} // pages merged without duplicates, in O(n)
+	var all *referrerIndex // pages merged without duplicates, in O(n)
 	for page := 0; next != ""; page++ {
 		if page >= maxPages {
 			return nil, true, invalidf("referrers listing of %s has more than %d pages", subject, maxPages)
@@ -115,8 +115,12 @@ func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (des
 		if err := budget.spend(size, len(idx.Descriptors())); err != nil {
 			return nil, true, err
 		}
-		for _, d := range idx.Descriptors() {
-			all.Add(d)
+		if page == 0 {
+			all = idx
+		} else {
+			for _, d := range idx.Descriptors() {
+				all.Add(d)
+			}
 		}
 		if next, err = nextLink(resp); err != nil {
 			return nil, true, err
