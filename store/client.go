@@ -55,6 +55,7 @@ func newRegistry(ctx context.Context, ref name.Reference, o *options, scope stri
 	if o.transport != nil {
 		rt = o.transport
 	}
+	rt = &idleWatch{inner: rt, idle: o.idleTimeout}
 	// go-containerregistry falls back to plain HTTP on its own for
 	// private-range addresses (RFC 1918); manifesto talks HTTP only to
 	// loopback registries or when --plain-http says so.

@@ -30,6 +30,7 @@ type options struct {
 	now                func() time.Time
 	access             Access
 	streamThreshold    int64
+	idleTimeout        time.Duration
 }
 
 // DefaultStreamThreshold is the value size from which a put hashes the
@@ -40,7 +41,7 @@ type options struct {
 const DefaultStreamThreshold = 64 << 20
 
 func makeOptions(opts []Option) *options {
-	o := &options{now: time.Now, userAgent: "manifesto", streamThreshold: DefaultStreamThreshold}
+	o := &options{now: time.Now, userAgent: "manifesto", streamThreshold: DefaultStreamThreshold, idleTimeout: DefaultIdleTimeout}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -98,6 +99,17 @@ func WithStreamThreshold(n int64) Option {
 	return func(o *options) {
 		if n >= 0 {
 			o.streamThreshold = n
+		}
+	}
+}
+
+// WithIdleTimeout sets how long a registry response body may send nothing
+// before the read fails (retryable); the default is DefaultIdleTimeout. A
+// d ≤ 0 keeps the default.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.idleTimeout = d
 		}
 	}
 }
