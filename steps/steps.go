@@ -19,6 +19,19 @@ import (
 // (hence the named results: the deferred append must reach the caller).
 func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	res = Result{Operation: req.Operation, Image: req.Image, Key: req.Key}
+	// The whole operation is bounded (--timeout); what it was doing when
+	// time ran out is in the error it ended with.
+	if req.Timeout <= 0 {
+		req.Timeout = DefaultTimeout
+	}
+	timedOut := fmt.Errorf("%s timed out after %v (--timeout)", req.Operation, req.Timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, req.Timeout, timedOut)
+	defer cancel()
+	defer func() {
+		if err != nil && errors.Is(context.Cause(ctx), timedOut) {
+			err = fmt.Errorf("%w: %v", timedOut, err)
+		}
+	}()
 	access := store.Read
 	switch req.Operation {
 	case OpTrustInit:
