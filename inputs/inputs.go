@@ -209,6 +209,12 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 			return req, err
 		}
 	}
+	if v := o.get(inTimeout); v != "" {
+		var err error
+		if req.Timeout, err = parseTimeout(v, r.source(inTimeout)); err != nil {
+			return req, err
+		}
+	}
 
 	get := r.given
 	var err error

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -206,6 +207,9 @@ func TestUsageErrors(t *testing.T) {
 		{"demo takes no registry flags", []string{"demo", "--plain-http"}, nil, "", []string{"--plain-http"}},
 		{"flag of another command", []string{"list", "--media-type", "text/plain", img}, nil, "", []string{"--media-type"}},
 		{"empty flag value", []string{"list", "--platform", "", img}, nil, "", []string{"--platform is empty"}},
+		{"timeout not a duration", []string{"list", "--timeout", "10", img}, nil, "", []string{"--timeout", `"10"`, "Go duration"}},
+		{"timeout zero", []string{"list", "--timeout", "0s", img}, nil, "", []string{"--timeout", "greater than zero"}},
+		{"timeout from env negative", []string{"list", img}, map[string]string{"MANIFESTO_TIMEOUT": "-1m"}, "", []string{"MANIFESTO_TIMEOUT", "greater than zero"}},
 
 		// IMAGE and KEY.
 		{"bad image", []string{"list", "Bad Image!"}, nil, "", []string{`"Bad Image!"`}},
@@ -319,6 +323,20 @@ func TestEnv(t *testing.T) {
 		got  func(c Command) any
 		exp  any
 	}{
+		{
+			name: "timeout from flag and env",
+			args: []string{"list", "--timeout", "90s", img},
+			env:  map[string]string{"MANIFESTO_TIMEOUT": "5m"},
+			got:  func(c Command) any { return c.Request.Timeout },
+			exp:  90 * time.Second,
+		},
+		{
+			name: "timeout from env",
+			args: []string{"list", img},
+			env:  map[string]string{"MANIFESTO_TIMEOUT": "5m"},
+			got:  func(c Command) any { return c.Request.Timeout },
+			exp:  5 * time.Minute,
+		},
 		{
 			name: "bool from env",
 			args: []string{"list", img},

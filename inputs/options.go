@@ -84,6 +84,7 @@ const (
 	inPlatform      = "platform"
 	inPlainHTTP     = "plain_http"
 	inInsecure      = "insecure"
+	inTimeout       = "timeout"
 	inStepsFile     = "steps_file"
 	inID            = "id"
 	inOutputsFile   = "outputs_file"
@@ -153,6 +154,8 @@ var optionTable = []option{
 		usage: "use the manifest for `os/arch[/variant]` when IMAGE is a multi-platform index (e.g. linux/arm64)"},
 	{name: inPlainHTTP, step: true, cli: true, boolean: true, group: groupRegistry, usage: "talk to the registry over plain HTTP instead of HTTPS"},
 	{name: inInsecure, step: true, cli: true, boolean: true, group: groupRegistry, usage: "skip TLS certificate verification"},
+	{name: inTimeout, step: true, cli: true, group: groupOperation,
+		usage: "give up on the command after `DURATION` (Go duration, e.g. 90s or 10m; default 10m)"},
 	{name: inStepsFile, step: true, group: groupStep},
 	// The single operation's id: its outputs are also <id>_<name>, as
 	// for a steps file entry, so that a job can tell apart the dotenv

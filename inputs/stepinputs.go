@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -184,6 +185,13 @@ func (b *stepBuilder) build() (Step, error) {
 		}
 	}
 
+	var timeout time.Duration // 0: steps.DefaultTimeout
+	if v := b.in[inTimeout].value; v != "" {
+		if timeout, err = parseTimeout(v, b.label(inTimeout)); err != nil {
+			return Step{}, err
+		}
+	}
+
 	if b.in[inStepsFile].value != "" {
 		st.Ops, err = b.fromStepsFile()
 	} else {
@@ -191,6 +199,11 @@ func (b *stepBuilder) build() (Step, error) {
 	}
 	if err != nil {
 		return Step{}, err
+	}
+	// The timeout input bounds each operation on its own (a step file's
+	// entries do not set their own).
+	for i := range st.Ops {
+		st.Ops[i].Request.Timeout = timeout
 	}
 	if err := checkGetTargets(st.Ops, st.OutputsFile); err != nil {
 		return Step{}, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -159,4 +160,13 @@ func checkPlatform(p, src string) error {
 		return errdef.Usagef("%s %q is not a valid platform: want os/arch[/variant] in lower case, e.g. linux/amd64 or linux/arm64/v8", src, p)
 	}
 	return nil
+}
+
+// parseTimeout reads a --timeout: a Go duration greater than zero.
+func parseTimeout(v, src string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		return 0, errdef.Usagef("%s %q is not a valid timeout: want a Go duration greater than zero, e.g. 90s or 10m", src, v)
+	}
+	return d, nil
 }

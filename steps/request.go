@@ -24,6 +24,9 @@ const (
 	OpTrustInit = "trust-init"
 )
 
+// DefaultTimeout is the --timeout of an operation not given one.
+const DefaultTimeout = 10 * time.Minute
+
 // MaxTextValue is the largest value get also returns in Result.Value.
 const MaxTextValue = 64 << 10
 
@@ -44,6 +47,8 @@ type Request struct {
 	// Platform ("os/arch[/variant]") picks a platform manifest out of an
 	// image index as the subject.
 	Platform string
+	// Timeout bounds the whole operation; 0 means DefaultTimeout.
+	Timeout  time.Duration
 	Registry RegistryOptions
 	Trust    TrustOptions
 }

@@ -34,6 +34,19 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	// After the store's warnings: nothing from the registry reaches the
 	// caller unchecked.
 	defer checkRegistryData(&res)
+	// The whole operation is bounded (--timeout); what it was doing when
+	// time ran out is in the error it ended with.
+	if req.Timeout <= 0 {
+		req.Timeout = DefaultTimeout
+	}
+	timedOut := fmt.Errorf("%s timed out after %v (--timeout)", req.Operation, req.Timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, req.Timeout, timedOut)
+	defer cancel()
+	defer func() {
+		if err != nil && errors.Is(context.Cause(ctx), timedOut) {
+			err = fmt.Errorf("%w: %v", timedOut, err)
+		}
+	}()
 	access := store.Read
 	switch req.Operation {
 	case OpTrustInit:

@@ -224,3 +224,26 @@ func TestPreflightBeforeWriting(t *testing.T) {
 		t.Errorf("after the failed delete the image has %+v, %v", res.Entries, err)
 	}
 }
+
+// TestTimeout (issue 10, item 4): --timeout bounds the whole operation, and
+// the error says so and what was under way.
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	// A registry that never answers.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(srv.Close)
+	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
+	start := time.Now()
+	_, err := Run(context.Background(), Request{Operation: OpList, Image: image, Timeout: 300 * time.Millisecond}, Env{})
+	if err == nil || !strings.Contains(err.Error(), "list timed out after 300ms (--timeout)") || !strings.Contains(err.Error(), "connect to") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}

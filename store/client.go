@@ -55,6 +55,7 @@ func newRegistry(ctx context.Context, ref name.Reference, o *options, scope stri
 	if o.transport != nil {
 		rt = o.transport
 	}
+	rt = &idleWatch{inner: rt, idle: o.idleTimeout}
 	// go-containerregistry falls back to plain HTTP on its own for
 	// private-range addresses (RFC 1918); manifesto talks HTTP only to
 	// loopback registries or when --plain-http says so.
@@ -170,7 +171,7 @@ func (r *registryClient) do(ctx context.Context, q request) (*http.Response, err
 			resp.Body.Close()
 			return invalidf("%s is %d bytes, more than the %d allowed", q.what, resp.ContentLength, q.limit)
 		}
-		b, err := readCapped(resp.Body, q.limit, q.what)
+		b, err := readCappedSized(resp.Body, q.limit, resp.ContentLength, q.what)
 		resp.Body.Close()
 		if err != nil {
 			if brokenExchange(err) {
@@ -228,7 +229,18 @@ func classify(err error) error {
 
 // readCapped reads at most limit bytes of body; more is an error.
 func readCapped(body io.Reader, limit int64, what string) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	return readCappedSized(body, limit, -1, what)
+}
+
+// readCappedSized is readCapped for a body announced as size bytes (-1:
+// unknown), read into one buffer of that size when it is within limit.
+func readCappedSized(body io.Reader, limit, size int64, what string) ([]byte, error) {
+	var buf bytes.Buffer
+	if size > 0 && size <= limit {
+		buf.Grow(int(size) + 1)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
+	b := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", what, err)
 	}

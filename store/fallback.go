@@ -156,6 +156,21 @@ func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, check
 	return st, nil
 }
 
+// missingChild reports whether a refused index PUT names a listed manifest
+// the registry does not have (CNCF Distribution: 400 MANIFEST_BLOB_UNKNOWN),
+// the one 4xx the merge loop cures by dropping what is gone.
+func missingChild(terr *transport.Error) bool {
+	if terr.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.ManifestBlobUnknownErrorCode || d.Code == transport.ManifestUnknownErrorCode {
+			return true
+		}
+	}
+	return false
+}
+
 func knownByPrefix(known []v1.Descriptor, short string) (v1.Descriptor, bool) {
 	for _, d := range known {
 		if strings.HasPrefix(d.Digest.Hex, short) {
@@ -213,7 +228,10 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 				Msg: fmt.Sprintf("the registry resolves tag %s to something that is not a referrers index; entries stay findable by manifesto through their trace tags, but tools reading only that tag will not see them", tag)}, nil
 		}
 		idx := st.index
-		changed := idx.Remove(st.ghosts)
+		// A stored index that parsing had to trim (oversized annotations,
+		// unusable descriptors) is rewritten trimmed: that is what repairs
+		// an index another writer poisoned.
+		changed := idx.Remove(st.ghosts) || idx.trimmed
 		for _, d := range append(st.traced, add...) {
 			if !remove[d.Digest] && idx.Add(d) {
 				changed = true
@@ -231,7 +249,11 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 		}
 		if _, err := m.r.putManifest(ctx, tag, types.OCIImageIndex, b); err != nil {
 			var terr *transport.Error
-			if errors.As(err, &terr) && terr.StatusCode == http.StatusBadRequest {
+			switch {
+			case errors.As(err, &terr) && terr.StatusCode == http.StatusConflict:
+				// Another writer's update landed under ours: read again.
+				continue
+			case errors.As(err, &terr) && missingChild(terr):
 				// CNCF Distribution refuses an index listing a manifest
 				// that is gone: an entry deleted since our read, or a
 				// stale descriptor of another tool. Check them all on the
@@ -239,7 +261,10 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 				checkAll = true
 				continue
 			}
-			return nil, fmt.Errorf("write fallback index %s: %w", tag, err)
+			// Any other refusal (a 4xx such as "manifest invalid: request
+			// body too large") will not change on a new attempt: stop and
+			// say why (the registry's reason is in err).
+			return nil, fmt.Errorf("write fallback index %s (%d bytes): %w", tag, len(b), err)
 		}
 	}
 	return &Warning{Kind: WarnIndexUnconfirmed,

@@ -269,6 +269,37 @@ func TestHostileListings(t *testing.T) {
 			t.Fatalf("err = %v after %d pages", err, pages.Load())
 		}
 	})
+	// A Link loop of large pages: each page is within the page cap, but
+	// one listing must stop at the caps across pages (bytes, descriptors)
+	// long before maxPages.
+	for _, tc := range []struct {
+		name      string
+		page      []byte
+		wantPages int64
+	}{
+		{"pages of 20k descriptors", referrersPage(20_000, 0), maxListingItems/20_000 + 1},
+		{"pages of 7 MiB", referrersPage(1, 7<<20), maxListingBytes/(7<<20) + 1},
+	} {
+		t.Run("link loop of "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			l, image, _ := newLiar(t)
+			var pages atomic.Int64
+			l.set(func(w http.ResponseWriter, r *http.Request) bool {
+				if strings.Contains(r.URL.Path, "/referrers/") {
+					pages.Add(1)
+					w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+					w.Header().Set("Link", fmt.Sprintf(`<%s?page=%d>; rel="next"`, r.URL.Path, pages.Load()))
+					w.Write(tc.page)
+					return true
+				}
+				return false
+			})
+			_, err := open(t, image).List(ctx)
+			if !errors.Is(err, errdef.ErrInvalidResponse) || !strings.Contains(err.Error(), "across its pages") || pages.Load() != tc.wantPages {
+				t.Fatalf("err = %v after %d pages, want the cap after %d", err, pages.Load(), tc.wantPages)
+			}
+		})
+	}
 	t.Run("redirect loop on the value", func(t *testing.T) {
 		t.Parallel()
 		l, image, _ := newLiar(t)
@@ -352,3 +383,20 @@ func TestHTTPSOnly(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// referrersPage renders a referrers index of n distinct entry descriptors,
+// each with an annotation of pad bytes.
+func referrersPage(n, pad int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[`)
+	padding := strings.Repeat("x", pad)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":%q,"digest":"sha256:%064x","size":512,"annotations":{%q:"k%d",%q:"2024-01-01T00:00:00Z","pad":%q}}`,
+			ArtifactType, i, AnnotationKey, i, AnnotationCreated, padding)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}

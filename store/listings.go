@@ -15,8 +15,42 @@ import (
 // The paginated listings of the distribution API: the referrers API and
 // the tags API. Pages follow rel="next" Link headers (link.go).
 
-// maxPages bounds every paginated listing.
-const maxPages = 100
+// Bounds of one paginated listing, across all its pages. maxPages alone
+// let a Link loop of 8 MiB pages (referrersLimit) make one listing read
+// 800 MiB and hold millions of descriptors. A real image's referrers fit in
+// one page (registries refuse a fallback index over 4 MiB, about 10k
+// descriptors of ours), so the caps are far past any honest listing and
+// still keep the worst case to what a CI runner affords: 64 MiB read and
+// 100k descriptors (or tags) held, each trimmed (indexDescriptor).
+const (
+	maxPages        = 100
+	maxListingBytes = 64 << 20
+	maxListingItems = 100_000
+)
+
+// listingBudget is what one listing may still read: its pages spend it.
+type listingBudget struct {
+	what         string
+	bytes, items int64
+}
+
+func newListingBudget(what string) *listingBudget {
+	return &listingBudget{what: what, bytes: maxListingBytes, items: maxListingItems}
+}
+
+// spend charges one page of n bytes and items entries; past either cap it
+// is an ErrInvalidResponse-class error.
+func (b *listingBudget) spend(n, items int) error {
+	b.bytes -= int64(n)
+	b.items -= int64(items)
+	switch {
+	case b.bytes < 0:
+		return invalidf("%s is larger than %d MiB across its pages", b.what, maxListingBytes>>20)
+	case b.items < 0:
+		return invalidf("%s has more than %d entries across its pages", b.what, maxListingItems)
+	}
+	return nil
+}
 
 // getListingPage GETs one page of a listing (at most referrersLimit bytes)
 // through do. parse reads each accepted answer inside the retry, so a page
@@ -48,18 +82,21 @@ func isIndexAnswer(resp *http.Response) bool {
 // false when the registry does not implement the API (404, or a response
 // that is not an image index), in which case the fallback tag schema
 // applies.
-func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (descs []v1.Descriptor, ok bool, err error) {
+func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (_ []v1.Descriptor, ok bool, err error) {
 	next := r.url("referrers", subject.String())
+	budget := newListingBudget("referrers listing of " + subject.String())
+	var all *referrerIndex // pages merged without duplicates, in O(n)
 	for page := 0; next != ""; page++ {
 		if page >= maxPages {
 			return nil, true, invalidf("referrers listing of %s has more than %d pages", subject, maxPages)
 		}
 		var idx *referrerIndex
+		var size int
 		resp, err := r.getListingPage(ctx, next, map[string]string{"Accept": string(types.OCIImageIndex)},
 			[]int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable, http.StatusMethodNotAllowed},
 			"referrers listing",
 			func(resp *http.Response, b []byte) (err error) {
-				idx = nil
+				idx, size = nil, len(b)
 				if !isIndexAnswer(resp) {
 					return nil
 				}
@@ -75,12 +112,21 @@ func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (des
 			}
 			return nil, true, invalidf("referrers listing of %s broke off at page %d (%d)", subject, page+1, resp.StatusCode)
 		}
-		descs = append(descs, idx.Descriptors()...)
+		if err := budget.spend(size, len(idx.Descriptors())); err != nil {
+			return nil, true, err
+		}
+		if page == 0 {
+			all = idx
+		} else {
+			for _, d := range idx.Descriptors() {
+				all.Add(d)
+			}
+		}
 		if next, err = nextLink(resp); err != nil {
 			return nil, true, err
 		}
 	}
-	return descs, true, nil
+	return all.Descriptors(), true, nil
 }
 
 // tagsAfter lists the repository's tags that start with prefix, using the
@@ -91,14 +137,16 @@ func (r *registryClient) tagsAfter(ctx context.Context, prefix string) ([]string
 	q := url.Values{"n": {"1000"}, "last": {prefix}}
 	next := fmt.Sprintf("%s://%s/v2/%s/tags/list?%s", r.scheme, r.repo.RegistryStr(), r.repo.RepositoryStr(), q.Encode())
 	var out []string
+	budget := newListingBudget("tag listing")
 	for page := 0; next != ""; page++ {
 		if page >= maxPages {
 			return nil, invalidf("tag listing has more than %d pages", maxPages)
 		}
 		var tags []string
+		var size int
 		resp, err := r.getListingPage(ctx, next, nil, []int{http.StatusOK, http.StatusNotFound}, "tag listing",
 			func(resp *http.Response, b []byte) (err error) {
-				tags = nil
+				tags, size = nil, len(b)
 				if resp.StatusCode != http.StatusOK {
 					return nil
 				}
@@ -110,6 +158,9 @@ func (r *registryClient) tagsAfter(ctx context.Context, prefix string) ([]string
 		}
 		if resp.StatusCode == http.StatusNotFound {
 			return nil, nil
+		}
+		if err := budget.spend(size, len(tags)); err != nil {
+			return nil, err
 		}
 		past := false
 		for _, t := range tags {

@@ -33,6 +33,7 @@ type options struct {
 	access             Access
 	streamThreshold    int64
 	secrets            *secret.Set
+	idleTimeout        time.Duration
 }
 
 // DefaultStreamThreshold is the value size from which a put hashes the
@@ -43,7 +44,7 @@ type options struct {
 const DefaultStreamThreshold = 64 << 20
 
 func makeOptions(opts []Option) *options {
-	o := &options{now: time.Now, userAgent: "manifesto", streamThreshold: DefaultStreamThreshold}
+	o := &options{now: time.Now, userAgent: "manifesto", streamThreshold: DefaultStreamThreshold, idleTimeout: DefaultIdleTimeout}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -109,3 +110,14 @@ func WithStreamThreshold(n int64) Option {
 // it sends to a registry (bearer tokens handed out, Basic credentials from
 // a keychain) so that they are redacted wherever they would be printed.
 func WithSecrets(s *secret.Set) Option { return func(o *options) { o.secrets = s } }
+
+// WithIdleTimeout sets how long a registry response body may send nothing
+// before the read fails (retryable); the default is DefaultIdleTimeout. A
+// d ≤ 0 keeps the default.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.idleTimeout = d
+		}
+	}
+}
