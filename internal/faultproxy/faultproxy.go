@@ -14,10 +14,19 @@
 // The proxy keeps the client's Host header when forwarding, so absolute
 // Location headers the upstream builds from it (upload URLs) point back at
 // the proxy; any that still name the upstream are rewritten.
+//
+// Besides faults, the proxy can play a hostile registry: EchoAuth replaces
+// chosen answers with an error body that echoes the credentials the client
+// sent, and Rewrite hands a response to a test's own function.
+//
+//	p := faultproxy.Start(t, reg.URL, faultproxy.EchoAuthResponses(0).OnStatus(401))
 package faultproxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -75,8 +84,8 @@ func KindOf(path string) Kind {
 type Action int
 
 // The actions. Status, Drop and Delay act on the request before it is
-// forwarded; LoseResponse, CutBody and Truncate act on the upstream's
-// response, so the upstream has processed the request.
+// forwarded; LoseResponse, CutBody, Truncate, EchoAuth and Rewrite act on
+// the upstream's response, so the upstream has processed the request.
 const (
 	// Status answers with Rule.Code (and Rule.Header) and a registry-style
 	// error body; the request is not forwarded.
@@ -100,6 +109,16 @@ const (
 	// well-formed HTTP exchange with a short body, which only a size or
 	// digest check can catch.
 	Truncate
+	// EchoAuth forwards the request and replaces the response's body with
+	// a registry-style error that echoes the request's Authorization header
+	// (and, for Basic, the decoded "user:pass"): see EchoAuthBody. With
+	// Rule.Code set the response gets that status too (say, a 201 turned
+	// into a 400); otherwise it keeps the upstream's.
+	EchoAuth
+	// Rewrite forwards the request, sets the response's status to Rule.Code
+	// when it is set, then calls Rule.Rewrite on the request and response,
+	// which may change the status, headers and body (SetBody).
+	Rewrite
 )
 
 func (a Action) String() string {
@@ -116,11 +135,17 @@ func (a Action) String() string {
 		return "cut-body"
 	case Truncate:
 		return "truncate"
+	case EchoAuth:
+		return "echo-auth"
+	case Rewrite:
+		return "rewrite"
 	}
 	return "action(" + strconv.Itoa(int(a)) + ")"
 }
 
-func (a Action) onResponse() bool { return a == LoseResponse || a == CutBody || a == Truncate }
+func (a Action) onResponse() bool {
+	return a == LoseResponse || a == CutBody || a == Truncate || a == EchoAuth || a == Rewrite
+}
 
 // needsBody reports whether the action only makes sense on a response with
 // a body; such rules count only responses that have one.
@@ -133,6 +158,8 @@ func (a Action) needsBody() bool { return a == CutBody || a == Truncate }
 // skipping the first Skip matches, at most Limit times (0: no limit).
 // Rules whose action needs a body (CutBody, Truncate) count only responses
 // that have a non-empty body (not HEAD, not 204/304, Content-Length not 0).
+// Response-phase rules can also be restricted to an upstream status
+// (UpstreamStatus, OnStatus); a request-phase rule with one never fires.
 //
 // Rules are evaluated in order; every matching rule advances its counter.
 // Delay rules add up; the first other request-phase rule that fires decides
@@ -145,11 +172,18 @@ type Rule struct {
 	Skip   int            // matches to let through before counting
 	Limit  int            // at most this many fires; 0 means no limit
 
+	// UpstreamStatus restricts a response-phase rule to responses the
+	// upstream answered with this status; 0 matches any.
+	UpstreamStatus int
+
 	Action  Action
-	Code    int           // Status: the status code
+	Code    int           // Status: the status code; EchoAuth, Rewrite: the new status (0 keeps it)
 	Header  http.Header   // Status: extra response headers (e.g. Retry-After)
 	Keep    int64         // CutBody, Truncate: body bytes kept; 0 means half (at least 1 for CutBody)
 	Latency time.Duration // Delay: how long
+	// Rewrite: called on the upstream's response (after Code is applied);
+	// req is the request as forwarded (the client's headers).
+	Rewrite func(req *http.Request, resp *http.Response)
 }
 
 // Only restricts r to a method ("" any) and endpoint kind ("" any).
@@ -161,6 +195,13 @@ func (r Rule) Only(method string, kind Kind) Rule {
 // Matching restricts r to URL paths matching re.
 func (r Rule) Matching(re *regexp.Regexp) Rule {
 	r.Path = re
+	return r
+}
+
+// OnStatus restricts r, a response-phase rule, to responses the upstream
+// answered with code.
+func (r Rule) OnStatus(code int) Rule {
+	r.UpstreamStatus = code
 	return r
 }
 
@@ -179,7 +220,7 @@ func (r Rule) Times(n int) Rule {
 func (r Rule) String() string {
 	var b strings.Builder
 	b.WriteString(r.Action.String())
-	if r.Action == Status {
+	if r.Action == Status || (r.Code != 0 && (r.Action == EchoAuth || r.Action == Rewrite)) {
 		fmt.Fprintf(&b, " %d", r.Code)
 	}
 	if r.Action == Delay {
@@ -190,6 +231,9 @@ func (r Rule) String() string {
 	}
 	if r.Method != "" || r.Kind != "" {
 		fmt.Fprintf(&b, " of %s %s", r.Method, r.Kind)
+	}
+	if r.UpstreamStatus != 0 {
+		fmt.Fprintf(&b, " on %d", r.UpstreamStatus)
 	}
 	if r.Skip > 0 {
 		fmt.Fprintf(&b, " after %d", r.Skip)
@@ -231,14 +275,133 @@ func TruncateBodies(n int) Rule { return Rule{Every: n, Action: Truncate} }
 // Latency delays every request by d.
 func Latency(d time.Duration) Rule { return Rule{Every: 1, Action: Delay, Latency: d} }
 
+// EchoAuthResponses answers every response with an error body echoing the
+// request's credentials (EchoAuthBody), with status code (0 keeps the
+// upstream's). Restrict it with Only, Matching and OnStatus.
+func EchoAuthResponses(code int) Rule { return Rule{Every: 1, Action: EchoAuth, Code: code} }
+
+// RewriteResponses calls f on every response.
+func RewriteResponses(f func(req *http.Request, resp *http.Response)) Rule {
+	return Rule{Every: 1, Action: Rewrite, Rewrite: f}
+}
+
+// EchoAuthBody is the body EchoAuth sends: a registry-style JSON error
+// echoing authz, the Authorization header of the request, as a hostile or
+// careless registry might. The error's code is upstreamCode when it is not
+// empty (the code the upstream's own error carried), else DENIED. For Basic
+// credentials the message adds the decoded "user:pass", and the detail
+// carries it again with every character outside [A-Za-z0-9] written as a
+// JSON \u escape (a client must decode the JSON before it redacts). With no
+// Authorization header the message says so.
+//
+//	{"errors":[{"code":"DENIED","message":"you sent Basic YWxp... i.e. alice:S3cr3t-P4ss","detail":"alice\u003aS3cr3t\u002dP4ss"}]}
+func EchoAuthBody(authz, upstreamCode string) []byte {
+	code := upstreamCode
+	if code == "" {
+		code = "DENIED"
+	}
+	msg, detail := "you sent no credentials", ""
+	if authz != "" {
+		msg = "you sent " + authz
+		detail = authz
+		if b64, ok := cutPrefixFold(authz, "Basic "); ok {
+			if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64)); err == nil {
+				msg += " i.e. " + string(dec)
+				detail = string(dec)
+			}
+		}
+	}
+	m, _ := json.Marshal(msg)
+	c, _ := json.Marshal(code)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"errors":[{"code":%s,"message":%s`, c, m)
+	if detail != "" {
+		b.WriteString(`,"detail":"`)
+		for _, r := range detail {
+			if ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+				b.WriteRune(r)
+			} else if r <= 0xFFFF {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				// Outside the BMP: let encoding/json write the rune.
+				q, _ := json.Marshal(string(r))
+				b.Write(q[1 : len(q)-1])
+			}
+		}
+		b.WriteByte('"')
+	}
+	b.WriteString("}]}\n")
+	return b.Bytes()
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// SetBody replaces resp's body with body (closing the old one), with
+// matching Content-Length and the given Content-Type ("" leaves it), and
+// no Content-Encoding or Transfer-Encoding. For a status that allows no
+// body (1xx, 204, 304) the body is left empty.
+func SetBody(resp *http.Response, contentType string, body []byte) {
+	if resp.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+	}
+	if !bodyAllowed(resp.StatusCode) {
+		body = nil
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.Header.Del("Content-Encoding")
+	resp.Header.Del("Transfer-Encoding")
+	resp.TransferEncoding = nil
+	if contentType != "" {
+		resp.Header.Set("Content-Type", contentType)
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return !(status >= 100 && status < 200) && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// WriteEchoAuth does what EchoAuth does to a response, for Rewrite hooks
+// that change more: it replaces resp's body with EchoAuthBody of req's
+// Authorization header and the code of the error resp's body carried.
+func WriteEchoAuth(req *http.Request, resp *http.Response) {
+	var upstream []byte
+	if resp.Body != nil {
+		upstream, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	}
+	SetBody(resp, "application/json", EchoAuthBody(req.Header.Get("Authorization"), upstreamErrorCode(upstream)))
+}
+
+// upstreamErrorCode reads the code of the first error of a registry-style
+// error body ("" when there is none).
+func upstreamErrorCode(body []byte) string {
+	var doc struct {
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &doc) != nil || len(doc.Errors) == 0 {
+		return ""
+	}
+	return doc.Errors[0].Code
+}
+
 // rule is a Rule with its counters.
 type rule struct {
 	Rule
 	matched, fired int
 }
 
-func (r *rule) matches(method, path string, kind Kind) bool {
-	return (r.Method == "" || strings.EqualFold(r.Method, method)) &&
+func (r *rule) matches(method, path string, kind Kind, status int) bool {
+	return (r.UpstreamStatus == 0 || r.UpstreamStatus == status) &&
+		(r.Method == "" || strings.EqualFold(r.Method, method)) &&
 		(r.Kind == "" || r.Kind == kind) &&
 		(r.Path == nil || r.Path.MatchString(path))
 }
@@ -266,6 +429,10 @@ type Record struct {
 	Kind   Kind
 	Status int    // the status the client got; 0 when it got none
 	Fault  string // the injected fault, "" for none
+	// Authorization is the request's Authorization header as the client
+	// sent it (tests collect the bearer tokens a client was issued from
+	// it). String leaves it out.
+	Authorization string
 }
 
 func (r Record) String() string {
@@ -520,14 +687,15 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-// decide counts one request or response against the rules of a phase and
-// returns the delay to add and the rule that fires, if any.
-func (p *Proxy) decide(method, path string, response, hasBody bool, rec *Record) (delay time.Duration, fire *Rule) {
+// decide counts one request or response (with the upstream's status; 0
+// for a request) against the rules of a phase and returns the delay to add
+// and the rule that fires, if any.
+func (p *Proxy) decide(method, path string, status int, response, hasBody bool, rec *Record) (delay time.Duration, fire *Rule) {
 	kind := KindOf(path)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range p.rules {
-		if r.Action.onResponse() != response || !r.matches(method, path, kind) {
+		if r.Action.onResponse() != response || !r.matches(method, path, kind, status) {
 			continue
 		}
 		if r.Action.needsBody() && !hasBody {
@@ -562,7 +730,8 @@ func appendFault(s, f string) string {
 }
 
 func (p *Proxy) record(r *http.Request) *Record {
-	rec := &Record{Time: time.Now(), Method: r.Method, Path: r.URL.Path, Kind: KindOf(r.URL.Path)}
+	rec := &Record{Time: time.Now(), Method: r.Method, Path: r.URL.Path, Kind: KindOf(r.URL.Path),
+		Authorization: r.Header.Get("Authorization")}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[r.Method+" "+string(rec.Kind)]++
@@ -590,7 +759,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	rec := p.record(r)
-	delay, fire := p.decide(r.Method, r.URL.Path, false, false, rec)
+	delay, fire := p.decide(r.Method, r.URL.Path, 0, false, false, rec)
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -648,7 +817,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	p.rewriteLocation(resp)
 	hasBody := resp.Request.Method != http.MethodHead && resp.StatusCode != http.StatusNoContent &&
 		resp.StatusCode != http.StatusNotModified && resp.ContentLength != 0
-	_, fire := p.decide(resp.Request.Method, resp.Request.URL.Path, true, hasBody, rec)
+	_, fire := p.decide(resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, true, hasBody, rec)
 	if fire == nil {
 		p.setStatus(rec, resp.StatusCode)
 		return nil
@@ -682,8 +851,27 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		resp.Header.Set("Content-Length", strconv.FormatInt(keep, 10))
 		resp.Header.Del("Transfer-Encoding")
 		p.setStatus(rec, resp.StatusCode)
+	case EchoAuth:
+		setCode(resp, fire.Code)
+		WriteEchoAuth(resp.Request, resp)
+		p.setStatus(rec, resp.StatusCode)
+	case Rewrite:
+		setCode(resp, fire.Code)
+		if fire.Rewrite != nil {
+			fire.Rewrite(resp.Request, resp)
+		}
+		p.setStatus(rec, resp.StatusCode)
 	}
 	return nil
+}
+
+// setCode gives resp the status code (0: leaves it).
+func setCode(resp *http.Response, code int) {
+	if code == 0 || code == resp.StatusCode {
+		return
+	}
+	resp.StatusCode = code
+	resp.Status = fmt.Sprintf("%d %s", code, http.StatusText(code))
 }
 
 // rewriteLocation points a Location that names the upstream back at the
