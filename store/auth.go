@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -57,7 +59,62 @@ func (a *authWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = &sentBody{req.Body}
 		}
 	}
-	return a.inner.RoundTrip(req)
+	resp, err := a.inner.RoundTrip(req)
+	if err == nil && resp.StatusCode >= http.StatusBadRequest && a.secrets != nil {
+		redactErrorBody(resp, a.secrets)
+	}
+	return resp, err
+}
+
+// maxErrorDocument is how much of an error answer's body is kept: more
+// than go-containerregistry reads of one (64 KiB), which is then cut to
+// maxErrorBody characters for a message.
+const maxErrorDocument = 64<<10 + 1
+
+// redactErrorBody replaces the body of an error answer with its first
+// maxErrorDocument bytes, every secret of the run redacted. It runs where
+// the answer enters, before anything parses, cuts or prints it: a registry
+// echoing the credentials it was sent (a bearer token of any length, the
+// Basic form) cannot get a piece of one past the redactor by having the
+// message cut in its middle.
+func redactErrorBody(resp *http.Response, secrets *secret.Set) {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorDocument))
+	resp.Body.Close()
+	red := []byte(secrets.Redact(string(b)))
+	// A JSON error document can spell a secret with escapes (\u002e for
+	// '.') that only decoding turns back into the secret: redact the decoded
+	// strings too, and send on the document re-encoded.
+	var doc any
+	if json.Unmarshal(red, &doc) == nil {
+		if out, err := json.Marshal(redactJSON(doc, secrets)); err == nil {
+			red = out
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(red))
+	resp.ContentLength = int64(len(red))
+	resp.Header.Del("Content-Length")
+}
+
+// redactJSON redacts every string (keys included) of a decoded JSON value.
+func redactJSON(v any, secrets *secret.Set) any {
+	switch v := v.(type) {
+	case string:
+		return secrets.Redact(v)
+	case []any:
+		for i := range v {
+			v[i] = redactJSON(v[i], secrets)
+		}
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[secrets.Redact(k)] = redactJSON(x, secrets)
+		}
+		return out
+	}
+	return v
 }
 
 // learn registers the secret of an Authorization header value.

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,5 +94,56 @@ func TestCutRegistryError(t *testing.T) {
 	short := classify(transport.CheckError(&http.Response{StatusCode: 400, Request: req, Body: io.NopCloser(strings.NewReader("bad"))}, 200))
 	if strings.Contains(short.Error(), "…") {
 		t.Errorf("a short body was cut: %q", short)
+	}
+}
+
+// TestRedactErrorBody: an error answer's body has every secret of the run
+// redacted where it enters, also where JSON escapes spell it out (a token
+// whose '.' is \u002e), before anything cuts it; success bodies are not
+// touched.
+func TestRedactErrorBody(t *testing.T) {
+	t.Parallel()
+	const tok = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNlY3JldA"
+	escaped := strings.ReplaceAll(tok, ".", `\u002e`)
+	long := strings.Repeat("x", 600) + " " + tok
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		leak   bool // the token is expected in what the caller reads
+	}{
+		{"raw", http.StatusUnauthorized, `{"errors":[{"code":"DENIED","message":"you sent Bearer ` + tok + `"}]}`, false},
+		{"json escapes", http.StatusBadRequest, `{"errors":[{"code":"DENIED","message":"x","detail":"Bearer ` + escaped + `"}]}`, false},
+		{"not json", http.StatusForbidden, "denied: " + tok, false},
+		{"past the cut", http.StatusUnauthorized, `{"errors":[{"code":"DENIED","message":"` + long + `"}]}`, false},
+		{"success untouched", http.StatusOK, tok, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			inner := roundTripFunc(func(*http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: tt.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tt.body))}, nil
+			})
+			set := secret.New()
+			w := &authWatch{inner: inner, secrets: set}
+			req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/v2/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := w.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			var decoded any
+			text := string(b)
+			if json.Unmarshal(b, &decoded) == nil {
+				text = fmt.Sprint(decoded)
+			}
+			if got := strings.Contains(text, tok) || strings.Contains(string(b), tok); got != tt.leak {
+				t.Errorf("token in the body read = %v, want %v: %s", got, tt.leak, b)
+			}
+			if !tt.leak && resp.ContentLength != int64(len(b)) {
+				t.Errorf("ContentLength %d for a body of %d bytes", resp.ContentLength, len(b))
+			}
+		})
 	}
 }
