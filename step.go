@@ -71,7 +71,8 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		}
 		rows = append(rows, outputs.SummaryRow{Result: res, Err: err})
 		if err != nil {
-			stepFailed(stdout, stderr, github, describe(op), err, secrets)
+			// steps.Run's errors name the operation and key already.
+			stepFailed(stdout, stderr, github, op.ID, err, secrets)
 			code = errdef.ExitCode(err)
 			break
 		}
@@ -105,7 +106,7 @@ func runOp(ctx context.Context, op inputs.Op, env steps.Env) (steps.Result, erro
 	if op.Request.Operation == steps.OpGet && op.Request.File != "" {
 		if err := os.MkdirAll(filepath.Dir(op.Request.File), 0o755); err != nil {
 			return steps.Result{Operation: op.Request.Operation, Image: op.Request.Image, Key: op.Request.Key},
-				fmt.Errorf("get %s: %w", op.Request.Key, err)
+				fmt.Errorf("%s: %w", steps.Label(op.Request), err)
 		}
 	}
 	res, err := steps.Run(ctx, op.Request, env)
@@ -132,11 +133,10 @@ func workspaceRelative(workspace, path string) string {
 	return rel
 }
 
+// describe names op in the log: its id, if it has one, then its operation
+// and key.
 func describe(op inputs.Op) string {
-	s := op.Request.Operation
-	if op.Request.Key != "" {
-		s += " " + op.Request.Key
-	}
+	s := steps.Label(op.Request)
 	if op.ID != "" {
 		s = op.ID + ": " + s
 	}
@@ -166,7 +166,9 @@ func outcome(op inputs.Op, r steps.Result) string {
 }
 
 // stepFailed prints the failure as the first thing a person sees: a GitHub
-// error annotation on GitHub, and one plain line on stderr everywhere.
+// error annotation on GitHub, and one plain line on stderr everywhere. what
+// (if not empty) is context err does not carry already: errors of
+// steps.Run name their operation and key themselves.
 func stepFailed(stdout, stderr io.Writer, github bool, what string, err error, secrets *secret.Set) {
 	if what != "" {
 		err = fmt.Errorf("%s: %w", what, err)

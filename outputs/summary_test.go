@@ -152,13 +152,14 @@ func parseSummary(t *testing.T, s string) parsedSummary {
 
 func TestGitHubSummary(t *testing.T) {
 	t.Parallel()
-	hostileErr := errors.New("registry said: a|b `c` <script>x</script> *bold* [l](u)\nsecond line\r\n| --- |")
+	// Errors as steps.Run returns them: they name the operation and key.
+	hostileErr := errors.New("put ``k`: registry said: a|b `c` <script>x</script> *bold* [l](u)\nsecond line\r\n| --- |")
 	hostileImage := "reg.example/a|b:`v`"
 	rows := []SummaryRow{
 		{Result: steps.Result{Operation: steps.OpPut, Image: "ghcr.io/o/app:1", Key: "sbom", Found: true, Entry: &entryA}},
 		{Result: steps.Result{Operation: steps.OpGet, Image: "ghcr.io/o/app:1", Key: "scan", Found: true, Entry: &entryB, Path: "x"}},
 		{Result: steps.Result{Operation: steps.OpGet, Image: "ghcr.io/o/app:1", Key: "nope"},
-			Err: errdef.NotFoundf("key %q not found on %s", "nope", subject)},
+			Err: fmt.Errorf("get nope: %w", errdef.NotFoundf("key %q not found on %s", "nope", subject))},
 		{Result: steps.Result{Operation: steps.OpList, Image: "oci:./layout", Entries: []store.Entry{entryA, entryB, entryC}}},
 		{Result: steps.Result{Operation: steps.OpList, Image: "oci:./layout", Entries: []store.Entry{entryA}}},
 		{Result: steps.Result{Operation: steps.OpHistory, Image: "i", Key: "scan", Found: true, Entries: []store.Entry{entryB, entryC}}},
@@ -188,9 +189,10 @@ func TestGitHubSummary(t *testing.T) {
 		t.Errorf("table reads\n%q\nwant\n%q\n%s", p.rows, want, buf.String())
 	}
 	wantFailures := []string{
-		`get ghcr.io/o/app:1 nope: key "nope" not found on ` + subject,
-		"put " + hostileImage + " ``k`: registry said: a|b `c` <script>x</script> *bold* [l](u) second line | --- |",
-		"put `x: put: unauthorized",
+		// The image, then the error: the operation and key once.
+		`ghcr.io/o/app:1: get nope: key "nope" not found on ` + subject,
+		hostileImage + ": put ``k`: registry said: a|b `c` <script>x</script> *bold* [l](u) second line | --- |",
+		"`x: put: unauthorized",
 	}
 	if !slices.Equal(p.failures, wantFailures) {
 		t.Errorf("failures read\n%q\nwant\n%q\n%s", p.failures, wantFailures, buf.String())
