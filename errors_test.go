@@ -91,3 +91,63 @@ func TestErrorPrefixOnce(t *testing.T) {
 		t.Errorf("steps file get: exit %d, stdout %q, want %q + subject", code, stdout, want)
 	}
 }
+
+// TestInputErrorSummary: on GitHub, a step whose inputs are wrong writes a
+// step summary saying what was wrong (the message of the ::error
+// annotation), unless input summary is false (issue 15).
+func TestInputErrorSummary(t *testing.T) {
+	image := testimage.Image(t, testimage.Layout)
+	const password = "s3cret-pw-4711"
+	unescape := regexp.MustCompile(`\\([[:punct:]])`)
+	cases := []struct {
+		name string
+		env  map[string]string
+		msg  string // part of the message
+	}{
+		{"bad key", map[string]string{"INPUT_OPERATION": "get", "INPUT_IMAGE": image, "INPUT_KEY": "Bad_Key"}, `"Bad_Key"`},
+		{"bad image", map[string]string{"INPUT_OPERATION": "list", "INPUT_IMAGE": "UPPER/Case:tag:x"}, "UPPER/Case:tag:x"},
+		{"file out of the workspace", map[string]string{"INPUT_OPERATION": "get", "INPUT_IMAGE": image, "INPUT_KEY": "k", "INPUT_FILE": "../x"}, "../x"},
+		{"bad summary input", map[string]string{"INPUT_OPERATION": "list", "INPUT_IMAGE": image, "INPUT_SUMMARY": "maybe"}, `"maybe"`},
+		// The password in a bad input is redacted, in the summary too.
+		{"secret in a bad input", map[string]string{"INPUT_OPERATION": "list", "INPUT_IMAGE": "reg.example/" + password + "!",
+			"INPUT_USERNAME": "u", "INPUT_PASSWORD": password}, "reg.example/"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, files := t.TempDir(), t.TempDir()
+			summaryFile := filepath.Join(files, "summary")
+			env := map[string]string{
+				"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "GITHUB_OUTPUT": filepath.Join(files, "output"),
+				"GITHUB_STEP_SUMMARY": summaryFile, "INPUT_FAIL_ON_MISSING": "true",
+			}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			var out, errb bytes.Buffer
+			code := run(context.Background(), nil, func(k string) string { return env[k] }, nil, &out, &errb)
+			msg, ok := bytes.CutPrefix(errb.Bytes(), []byte("manifesto: "))
+			if code != 2 || !ok || !bytes.Contains(msg, []byte(tc.msg)) {
+				t.Fatalf("exit %d, stderr %q, want exit 2 and a message with %q", code, errb.String(), tc.msg)
+			}
+			b, err := os.ReadFile(summaryFile)
+			if err != nil {
+				t.Fatalf("no step summary: %v", err)
+			}
+			if bytes.Contains(b, []byte(password)) || bytes.Contains(errb.Bytes(), []byte(password)) {
+				t.Errorf("the password is in the summary or on stderr:\n%s\n%s", b, errb.String())
+			}
+			want := "## Manifesto\n\nNothing was run: the step's inputs are not valid.\n\n**Failures**\n\n- " + string(msg)
+			if got := unescape.ReplaceAllString(string(b), "$1"); got != want {
+				t.Errorf("summary (unescaped)\n%q\nwant\n%q", got, want)
+			}
+
+			// summary: false writes none.
+			os.Remove(summaryFile)
+			env["INPUT_SUMMARY"] = "false"
+			run(context.Background(), nil, func(k string) string { return env[k] }, nil, &out, &errb)
+			if _, err := os.Stat(summaryFile); err == nil && tc.name != "bad summary input" {
+				t.Errorf("summary written with input summary false")
+			}
+		})
+	}
+}

@@ -44,6 +44,9 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	}
 	if err != nil {
 		stepFailed(stdout, stderr, github, "", err, secrets)
+		if github && step.Summary {
+			writeSummary(stdout, getenv, secrets, func(w io.Writer) error { return outputs.GitHubInputsSummary(w, err, secrets) })
+		}
 		return errdef.ExitCode(err)
 	}
 
@@ -93,11 +96,17 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		}
 	}
 	if github && step.Summary {
-		if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), func(w io.Writer) error { return outputs.GitHubSummary(w, rows, secrets) }); err != nil {
-			outputs.GitHubAnnotation(stdout, "warning", "", "step summary not written: "+err.Error(), secrets)
-		}
+		writeSummary(stdout, getenv, secrets, func(w io.Writer) error { return outputs.GitHubSummary(w, rows, secrets) })
 	}
 	return code
+}
+
+// writeSummary appends what write produces to $GITHUB_STEP_SUMMARY; a
+// failure is a warning annotation, not a failure of the step.
+func writeSummary(stdout io.Writer, getenv func(string) string, secrets *secret.Set, write func(io.Writer) error) {
+	if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), write); err != nil {
+		outputs.GitHubAnnotation(stdout, "warning", "", "step summary not written: "+err.Error(), secrets)
+	}
 }
 
 // runOp runs one operation of the step. A get of a missing key with

@@ -91,7 +91,9 @@ type Op struct {
 //
 // Every error is of class errdef.ErrUsage, fits on one line, names the input
 // (and its variable, or the steps file line) and never contains a secret. On
-// error the returned Step is zero except for Secrets.
+// error the returned Step is zero except for System, Secrets and Summary
+// (input summary as far as it can be read, default true), so that the caller
+// can still mask, redact and report the error in the step summary.
 func FromStep(getenv func(string) string, getwd func() (string, error)) (Step, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -109,9 +111,26 @@ func FromStep(getenv func(string) string, getwd func() (string, error)) (Step, e
 	st, err := b.build()
 	b.ws.close()
 	if err != nil {
-		return Step{Secrets: b.secrets}, clean(b.secrets, err)
+		return Step{System: b.sys, Summary: b.summaryWanted(), Secrets: b.secrets}, clean(b.secrets, err)
 	}
 	return st, nil
+}
+
+// summaryWanted is input summary after an error elsewhere: its value when it
+// reads as a boolean, true (its default) otherwise, even if the error came
+// before it was looked up.
+func (b *stepBuilder) summaryWanted() bool {
+	v, ok := b.in[inSummary]
+	if !ok {
+		var err error
+		if v, err = b.lookup(inSummary); err != nil {
+			return true
+		}
+	}
+	if val, ok := parseStepBool(v.value); ok {
+		return val
+	}
+	return true
 }
 
 // stepInput is one input's value and the variable it came from.

@@ -68,6 +68,16 @@ func GitHubSummary(w io.Writer, rows []SummaryRow, secrets *secret.Set) error {
 	return err
 }
 
+// GitHubInputsSummary writes the step summary of a step that ran nothing
+// because its inputs are not valid: the heading, a sentence saying so, and
+// err under "Failures" as GitHubSummary writes a failure line (one line,
+// redacted, escaped).
+func GitHubInputsSummary(w io.Writer, err error, secrets *secret.Set) error {
+	_, werr := io.WriteString(w, "## Manifesto\n\nNothing was run: the step's inputs are not valid.\n\n**Failures**\n\n"+
+		summaryFailure(SummaryRow{Err: err}, secrets))
+	return werr
+}
+
 // githubSummary renders rows in at most limit bytes (limit must leave room
 // for the fixed text, a few hundred bytes).
 func githubSummary(rows []SummaryRow, limit int, secrets *secret.Set) string {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 	"github.com/manifesto-dev/manifesto/store"
 )
@@ -298,5 +299,22 @@ func TestSummaryResult(t *testing.T) {
 	// A failure with nothing but an empty error still makes a readable line.
 	if got := summaryFailure(SummaryRow{Err: errors.New(" \n ")}, nil); got != "- unknown error\n" {
 		t.Errorf("bare failure line = %q", got)
+	}
+}
+
+func TestGitHubInputsSummary(t *testing.T) {
+	t.Parallel()
+	secrets := secret.New()
+	secrets.Add("pw-0123456789")
+	var buf bytes.Buffer
+	err := errdef.Usagef("input %q (INPUT_IMAGE): %q is not a valid image: a|b *x*\nline", "image", "reg/pw-0123456789")
+	if err := GitHubInputsSummary(&buf, err, secrets); err != nil {
+		t.Fatal(err)
+	}
+	p := parseSummary(t, buf.String())
+	want := `input "image" (INPUT_IMAGE): "reg/[redacted]" is not a valid image: a|b *x* line`
+	if len(p.rows) != 0 || !slices.Equal(p.failures, []string{want}) ||
+		!slices.Equal(p.text, []string{"Nothing was run: the step's inputs are not valid.", "**Failures**"}) {
+		t.Errorf("summary reads %+v, want the failure %q\n%s", p, want, buf.String())
 	}
 }
