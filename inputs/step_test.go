@@ -549,6 +549,21 @@ func TestStepsFile(t *testing.T) {
 		}
 	})
 
+	t.Run("ids are optional", func(t *testing.T) {
+		t.Parallel()
+		st, err := ws.fromStep(map[string]string{"MANIFESTO_STEPS_FILE": testdataPath(t, "some_ids.yml")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, op := range st.Ops {
+			ids = append(ids, op.ID)
+		}
+		if !reflect.DeepEqual(ids, []string{"sbom", "", ""}) {
+			t.Errorf("ids %q, want sbom and two empty", ids)
+		}
+	})
+
 	t.Run("relative to the workspace, image and platform from inputs", func(t *testing.T) {
 		t.Parallel()
 		data, err := os.ReadFile(testdataPath(t, "no_image.yml"))
@@ -599,7 +614,6 @@ func TestStepsFileErrors(t *testing.T) {
 		{"list_for_string.yml", nil, []string{"line 6", "key must be a string, not a list"}},
 		{"entry_not_mapping.yml", nil, []string{"line 3", "each step must be a mapping"}},
 		{"duplicate_ids.yml", nil, []string{"step 2 (line 6)", `id "sbom" is already used by the step at line 3`}},
-		{"missing_id.yml", nil, []string{"step 2 (line 6)", "id is required when the steps file has more than one step"}},
 		{"bad_id.yml", nil, []string{"step 1 (line 3)", `id "Unit-Tests" is invalid`}},
 		{"bad_key.yml", nil, []string{`step "second" (line 7)`, `"Not_A_Key"`}},
 		{"no_steps.yml", nil, []string{"has no steps"}},

@@ -61,8 +61,8 @@ type Step struct {
 
 // Op is one operation of a step.
 type Op struct {
-	// ID is the entry's id in the steps file; "" for the single-operation
-	// form (and for the only entry of a steps file that gives none).
+	// ID is the entry's id in the steps file, or the id input of the
+	// single-operation form; "" when there is none (ids are optional).
 	ID string
 	// Request is validated. Request.File is always absolute and inside the
 	// workspace: for put an existing regular file; for get where to write the
