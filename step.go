@@ -44,6 +44,9 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	}
 	if err != nil {
 		stepFailed(stdout, stderr, github, "", err, secrets)
+		if github && step.Summary {
+			writeSummary(stdout, getenv, secrets, func(w io.Writer) error { return outputs.GitHubInputsSummary(w, err, secrets) })
+		}
 		return errdef.ExitCode(err)
 	}
 
@@ -71,7 +74,8 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		}
 		rows = append(rows, outputs.SummaryRow{Result: res, Err: err})
 		if err != nil {
-			stepFailed(stdout, stderr, github, describe(op), err, secrets)
+			// steps.Run's errors name the operation and key already.
+			stepFailed(stdout, stderr, github, op.ID, err, secrets)
 			code = errdef.ExitCode(err)
 			break
 		}
@@ -92,11 +96,17 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		}
 	}
 	if github && step.Summary {
-		if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), func(w io.Writer) error { return outputs.GitHubSummary(w, rows, secrets) }); err != nil {
-			outputs.GitHubAnnotation(stdout, "warning", "", "step summary not written: "+err.Error(), secrets)
-		}
+		writeSummary(stdout, getenv, secrets, func(w io.Writer) error { return outputs.GitHubSummary(w, rows, secrets) })
 	}
 	return code
+}
+
+// writeSummary appends what write produces to $GITHUB_STEP_SUMMARY; a
+// failure is a warning annotation, not a failure of the step.
+func writeSummary(stdout io.Writer, getenv func(string) string, secrets *secret.Set, write func(io.Writer) error) {
+	if err := appendFile(getenv("GITHUB_STEP_SUMMARY"), write); err != nil {
+		outputs.GitHubAnnotation(stdout, "warning", "", "step summary not written: "+err.Error(), secrets)
+	}
 }
 
 // runOp runs one operation of the step. A get of a missing key with
@@ -105,7 +115,7 @@ func runOp(ctx context.Context, op inputs.Op, env steps.Env) (steps.Result, erro
 	if op.Request.Operation == steps.OpGet && op.Request.File != "" {
 		if err := os.MkdirAll(filepath.Dir(op.Request.File), 0o755); err != nil {
 			return steps.Result{Operation: op.Request.Operation, Image: op.Request.Image, Key: op.Request.Key},
-				fmt.Errorf("get %s: %w", op.Request.Key, err)
+				fmt.Errorf("%s: %w", steps.Label(op.Request), err)
 		}
 	}
 	res, err := steps.Run(ctx, op.Request, env)
@@ -132,11 +142,10 @@ func workspaceRelative(workspace, path string) string {
 	return rel
 }
 
+// describe names op in the log: its id, if it has one, then its operation
+// and key.
 func describe(op inputs.Op) string {
-	s := op.Request.Operation
-	if op.Request.Key != "" {
-		s += " " + op.Request.Key
-	}
+	s := steps.Label(op.Request)
 	if op.ID != "" {
 		s = op.ID + ": " + s
 	}
@@ -166,7 +175,9 @@ func outcome(op inputs.Op, r steps.Result) string {
 }
 
 // stepFailed prints the failure as the first thing a person sees: a GitHub
-// error annotation on GitHub, and one plain line on stderr everywhere.
+// error annotation on GitHub, and one plain line on stderr everywhere. what
+// (if not empty) is context err does not carry already: errors of
+// steps.Run name their operation and key themselves.
 func stepFailed(stdout, stderr io.Writer, github bool, what string, err error, secrets *secret.Set) {
 	if what != "" {
 		err = fmt.Errorf("%s: %w", what, err)

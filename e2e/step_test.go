@@ -163,6 +163,11 @@ func TestStepGitHubActions(t *testing.T) {
 	if r.code != 3 || !strings.HasPrefix(r.stdout, "::error") || len(lines(r.stderr)) != 1 {
 		t.Errorf("missing key: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+	// ...naming the operation and key once (issue 15).
+	msg := `get seccomp: key "seccomp" not found on ` + subject.String()
+	if r.stdout != "::error title=manifesto::"+msg+"\n" || r.stderr != "manifesto: "+msg+"\n" {
+		t.Errorf("missing key: stdout %q, stderr %q, want the message %q", r.stdout, r.stderr, msg)
+	}
 	// ...and with fail_on_missing false it is found=false.
 	r, outs = github("INPUT_OPERATION=get", "INPUT_IMAGE="+image, "INPUT_KEY=seccomp", "INPUT_FAIL_ON_MISSING=false")
 	if r.code != 0 || outs["found"] != "false" {

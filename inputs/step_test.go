@@ -501,7 +501,9 @@ func TestStepUsageErrors(t *testing.T) {
 			t.Parallel()
 			st, err := ws.fromStep(tt.env)
 			checkUsage(t, err, tt.want...)
-			if st.System != "" || st.Ops != nil || st.Workspace != "" {
+			// Only what the caller needs to report the error is set.
+			if st.System != DetectSystem(func(k string) string { return tt.env[k] }) || st.Ops != nil || st.Workspace != "" ||
+				st.OutputsFormat != "" || st.Secrets == nil {
 				t.Errorf("returned %+v with its error", st)
 			}
 		})
@@ -544,6 +546,21 @@ func TestStepsFile(t *testing.T) {
 		}
 		if len(st.Ops) != 1 || st.Ops[0].ID != "" || st.Ops[0].Request.Image != stepImg || st.Ops[0].Request.Operation != steps.OpList {
 			t.Errorf("got %+v", st.Ops)
+		}
+	})
+
+	t.Run("ids are optional", func(t *testing.T) {
+		t.Parallel()
+		st, err := ws.fromStep(map[string]string{"MANIFESTO_STEPS_FILE": testdataPath(t, "some_ids.yml")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, op := range st.Ops {
+			ids = append(ids, op.ID)
+		}
+		if !reflect.DeepEqual(ids, []string{"sbom", "", ""}) {
+			t.Errorf("ids %q, want sbom and two empty", ids)
 		}
 	})
 
@@ -597,7 +614,6 @@ func TestStepsFileErrors(t *testing.T) {
 		{"list_for_string.yml", nil, []string{"line 6", "key must be a string, not a list"}},
 		{"entry_not_mapping.yml", nil, []string{"line 3", "each step must be a mapping"}},
 		{"duplicate_ids.yml", nil, []string{"step 2 (line 6)", `id "sbom" is already used by the step at line 3`}},
-		{"missing_id.yml", nil, []string{"step 2 (line 6)", "id is required when the steps file has more than one step"}},
 		{"bad_id.yml", nil, []string{"step 1 (line 3)", `id "Unit-Tests" is invalid`}},
 		{"bad_key.yml", nil, []string{`step "second" (line 7)`, `"Not_A_Key"`}},
 		{"no_steps.yml", nil, []string{"has no steps"}},

@@ -4,7 +4,7 @@ package inputs
 //
 //	image: registry.example.com/team/app@sha256:...   # default image for entries
 //	steps:
-//	  - id: unit            # [a-z0-9_]+, unique, required when more than one step
+//	  - id: unit            # optional; [a-z0-9_]+, unique
 //	    operation: put
 //	    key: test-results
 //	    file: reports/unit.json
@@ -18,6 +18,10 @@ package inputs
 // step's inputs and apply to every entry; the platform and fail_on_missing
 // inputs are defaults an entry may override (fail_on_missing only for get
 // entries).
+//
+// An id is optional, as a GitHub step's is: an entry with one exports its
+// outputs as <id>_<name>, one without exports none of its own (the last
+// entry, with an id or not, also exports the plain names).
 
 import (
 	"errors"
@@ -148,14 +152,12 @@ func (b *stepBuilder) fromStepsFile() ([]Op, error) {
 		fomInput = &val
 	}
 
-	// Ids first: every later message names the entry by its id.
+	// Ids first: every later message names the entry by its id (or, if it
+	// has none, by its position).
 	ids := map[string]int{}
 	for i, e := range doc.Steps {
 		ln := lines.steps[i]
-		loc := entryLoc(where, e.ID, i, ln.line)
 		switch {
-		case e.ID == "" && len(doc.Steps) > 1:
-			return nil, errdef.Usagef("%s: id is required when the steps file has more than one step", loc)
 		case e.ID == "":
 		case !stepIDPattern.MatchString(e.ID):
 			return nil, errdef.Usagef("%s: id %q is invalid: use lower-case letters, digits and '_'", entryLoc(where, "", i, ln.line), e.ID)

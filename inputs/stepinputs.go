@@ -62,8 +62,8 @@ type Step struct {
 
 // Op is one operation of a step.
 type Op struct {
-	// ID is the entry's id in the steps file; "" for the single-operation
-	// form (and for the only entry of a steps file that gives none).
+	// ID is the entry's id in the steps file, or the id input of the
+	// single-operation form; "" when there is none (ids are optional).
 	ID string
 	// Request is validated. Request.File is always absolute and inside the
 	// workspace: for put an existing regular file; for get where to write the
@@ -92,7 +92,9 @@ type Op struct {
 //
 // Every error is of class errdef.ErrUsage, fits on one line, names the input
 // (and its variable, or the steps file line) and never contains a secret. On
-// error the returned Step is zero except for Secrets.
+// error the returned Step is zero except for System, Secrets and Summary
+// (input summary as far as it can be read, default true), so that the caller
+// can still mask, redact and report the error in the step summary.
 func FromStep(getenv func(string) string, getwd func() (string, error)) (Step, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -110,9 +112,26 @@ func FromStep(getenv func(string) string, getwd func() (string, error)) (Step, e
 	st, err := b.build()
 	b.ws.close()
 	if err != nil {
-		return Step{Secrets: b.secrets}, clean(b.secrets, err)
+		return Step{System: b.sys, Summary: b.summaryWanted(), Secrets: b.secrets}, clean(b.secrets, err)
 	}
 	return st, nil
+}
+
+// summaryWanted is input summary after an error elsewhere: its value when it
+// reads as a boolean, true (its default) otherwise, even if the error came
+// before it was looked up.
+func (b *stepBuilder) summaryWanted() bool {
+	v, ok := b.in[inSummary]
+	if !ok {
+		var err error
+		if v, err = b.lookup(inSummary); err != nil {
+			return true
+		}
+	}
+	if val, ok := parseStepBool(v.value); ok {
+		return val
+	}
+	return true
 }
 
 // stepInput is one input's value and the variable it came from.

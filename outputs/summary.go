@@ -37,13 +37,15 @@ type SummaryRow struct {
 //
 //	**Failures**
 //
-//	- get `ghcr.io/o/app:1` `scan`: key "scan" not found on sha256:...
+//	- `ghcr.io/o/app:1`: get scan: key "scan" not found on sha256:...
 //
 // The result cell is "stored" (put), "found" or "not found" (get, history),
 // "3 keys" (list), "2 versions" (history), "deleted 2" (delete), "re-indexed
 // 1" (repair); a row with an error says "not found" for errors of class
 // errdef.ErrNotFound and "failed" otherwise, and every row with an error also
-// gets a line under "Failures" with the error made one line as Error does.
+// gets a line under "Failures": the image, then the error made one line as
+// Error does. The error names the operation and key itself (steps.Run's
+// errors begin with them), so the line does not repeat them.
 // The digest cell is the entry's digest (put, get) or the newest version's
 // (history).
 //
@@ -64,6 +66,16 @@ type SummaryRow struct {
 func GitHubSummary(w io.Writer, rows []SummaryRow, secrets *secret.Set) error {
 	_, err := io.WriteString(w, githubSummary(rows, MaxSummary, secrets))
 	return err
+}
+
+// GitHubInputsSummary writes the step summary of a step that ran nothing
+// because its inputs are not valid: the heading, a sentence saying so, and
+// err under "Failures" as GitHubSummary writes a failure line (one line,
+// redacted, escaped).
+func GitHubInputsSummary(w io.Writer, err error, secrets *secret.Set) error {
+	_, werr := io.WriteString(w, "## Manifesto\n\nNothing was run: the step's inputs are not valid.\n\n**Failures**\n\n"+
+		summaryFailure(SummaryRow{Err: err}, secrets))
+	return werr
 }
 
 // githubSummary renders rows in at most limit bytes (limit must leave room
@@ -153,29 +165,14 @@ func summaryRow(row SummaryRow, secrets *secret.Set) string {
 
 // summaryFailure is the failure line of row, ending in a newline.
 func summaryFailure(row SummaryRow, secrets *secret.Set) string {
-	r := row.Result
-	var b strings.Builder
-	b.WriteString("- ")
-	if op := escapeMarkdown(redactedLine(secrets, r.Operation, maxSummaryCell)); op != "" {
-		b.WriteString(op)
-		b.WriteByte(' ')
-	}
-	if image := codeSpan(redactedLine(secrets, r.Image, maxSummaryCell)); image != "" {
-		b.WriteString(image)
-		b.WriteByte(' ')
-	}
-	if key := codeSpan(redactedLine(secrets, r.Key, maxSummaryCell)); key != "" {
-		b.WriteString(key)
-		b.WriteByte(' ')
+	s := "-"
+	if image := codeSpan(redactedLine(secrets, row.Result.Image, maxSummaryCell)); image != "" {
+		s += " " + image + ":"
 	}
 	// A registry may send a secret pre-escaped: that form goes too.
 	msg := secrets.RedactEncoded(redactedLine(secrets, errorText(row.Err), MaxMessageLen), escapeMarkdown)
 	if msg == "" {
 		msg = "unknown error"
-	}
-	s := strings.TrimSuffix(b.String(), " ")
-	if s != "-" {
-		s += ":"
 	}
 	return secrets.RedactEncoded(s+" "+escapeMarkdown(msg), escapeMarkdown) + "\n"
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 	"github.com/manifesto-dev/manifesto/store"
 )
@@ -152,13 +153,14 @@ func parseSummary(t *testing.T, s string) parsedSummary {
 
 func TestGitHubSummary(t *testing.T) {
 	t.Parallel()
-	hostileErr := errors.New("registry said: a|b `c` <script>x</script> *bold* [l](u)\nsecond line\r\n| --- |")
+	// Errors as steps.Run returns them: they name the operation and key.
+	hostileErr := errors.New("put ``k`: registry said: a|b `c` <script>x</script> *bold* [l](u)\nsecond line\r\n| --- |")
 	hostileImage := "reg.example/a|b:`v`"
 	rows := []SummaryRow{
 		{Result: steps.Result{Operation: steps.OpPut, Image: "ghcr.io/o/app:1", Key: "sbom", Found: true, Entry: &entryA}},
 		{Result: steps.Result{Operation: steps.OpGet, Image: "ghcr.io/o/app:1", Key: "scan", Found: true, Entry: &entryB, Path: "x"}},
 		{Result: steps.Result{Operation: steps.OpGet, Image: "ghcr.io/o/app:1", Key: "nope"},
-			Err: errdef.NotFoundf("key %q not found on %s", "nope", subject)},
+			Err: fmt.Errorf("get nope: %w", errdef.NotFoundf("key %q not found on %s", "nope", subject))},
 		{Result: steps.Result{Operation: steps.OpList, Image: "oci:./layout", Entries: []store.Entry{entryA, entryB, entryC}}},
 		{Result: steps.Result{Operation: steps.OpList, Image: "oci:./layout", Entries: []store.Entry{entryA}}},
 		{Result: steps.Result{Operation: steps.OpHistory, Image: "i", Key: "scan", Found: true, Entries: []store.Entry{entryB, entryC}}},
@@ -188,9 +190,10 @@ func TestGitHubSummary(t *testing.T) {
 		t.Errorf("table reads\n%q\nwant\n%q\n%s", p.rows, want, buf.String())
 	}
 	wantFailures := []string{
-		`get ghcr.io/o/app:1 nope: key "nope" not found on ` + subject,
-		"put " + hostileImage + " ``k`: registry said: a|b `c` <script>x</script> *bold* [l](u) second line | --- |",
-		"put `x: put: unauthorized",
+		// The image, then the error: the operation and key once.
+		`ghcr.io/o/app:1: get nope: key "nope" not found on ` + subject,
+		hostileImage + ": put ``k`: registry said: a|b `c` <script>x</script> *bold* [l](u) second line | --- |",
+		"`x: put: unauthorized",
 	}
 	if !slices.Equal(p.failures, wantFailures) {
 		t.Errorf("failures read\n%q\nwant\n%q\n%s", p.failures, wantFailures, buf.String())
@@ -296,5 +299,22 @@ func TestSummaryResult(t *testing.T) {
 	// A failure with nothing but an empty error still makes a readable line.
 	if got := summaryFailure(SummaryRow{Err: errors.New(" \n ")}, nil); got != "- unknown error\n" {
 		t.Errorf("bare failure line = %q", got)
+	}
+}
+
+func TestGitHubInputsSummary(t *testing.T) {
+	t.Parallel()
+	secrets := secret.New()
+	secrets.Add("pw-0123456789")
+	var buf bytes.Buffer
+	err := errdef.Usagef("input %q (INPUT_IMAGE): %q is not a valid image: a|b *x*\nline", "image", "reg/pw-0123456789")
+	if err := GitHubInputsSummary(&buf, err, secrets); err != nil {
+		t.Fatal(err)
+	}
+	p := parseSummary(t, buf.String())
+	want := `input "image" (INPUT_IMAGE): "reg/[redacted]" is not a valid image: a|b *x* line`
+	if len(p.rows) != 0 || !slices.Equal(p.failures, []string{want}) ||
+		!slices.Equal(p.text, []string{"Nothing was run: the step's inputs are not valid.", "**Failures**"}) {
+		t.Errorf("summary reads %+v, want the failure %q\n%s", p, want, buf.String())
 	}
 }

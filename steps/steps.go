@@ -39,14 +39,9 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	if req.Timeout <= 0 {
 		req.Timeout = DefaultTimeout
 	}
-	timedOut := fmt.Errorf("%s timed out after %v (--timeout)", req.Operation, req.Timeout)
+	timedOut := fmt.Errorf("timed out after %v (--timeout)", req.Timeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, req.Timeout, timedOut)
 	defer cancel()
-	defer func() {
-		if err != nil && errors.Is(context.Cause(ctx), timedOut) {
-			err = fmt.Errorf("%w: %v", timedOut, err)
-		}
-	}()
 	access := store.Read
 	switch req.Operation {
 	case OpTrustInit:
@@ -59,6 +54,21 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	default:
 		return res, errdef.Usagef("unknown operation %q", req.Operation)
 	}
+	// Every error names the operation and its key, here and only here:
+	// what runs below does not repeat them, and callers add only what
+	// they know beyond the request (a step's id).
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%s: %w", Label(req), err)
+		}
+	}()
+	// Inside that prefix: "get k: timed out after 10m0s (--timeout): what
+	// was under way".
+	defer func() {
+		if err != nil && errors.Is(context.Cause(ctx), timedOut) {
+			err = fmt.Errorf("%w: %v", timedOut, err)
+		}
+	}()
 	t, err := store.Open(ctx, req.Image, openOptions(req, env, access)...)
 	if err != nil {
 		return res, err
@@ -87,7 +97,7 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 
 	// Everything signing needs is checked before the first write.
 	if tb != nil && (req.Operation == OpPut || req.Operation == OpDelete) {
-		if err = preflight(ctx, tb, req.Operation, repo, res.Subject, req.Key); err != nil {
+		if err = preflight(ctx, tb, repo, res.Subject, req.Key); err != nil {
 			return res, err
 		}
 	}
@@ -96,9 +106,6 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	case OpPut:
 		if err = put(ctx, t, req, env, &res); err == nil && tb != nil {
 			res.Signer, err = sign(ctx, tb, repo, res.Subject, *res.Entry)
-			if err != nil {
-				err = fmt.Errorf("put %s: %w", req.Key, err)
-			}
 		}
 	case OpGet:
 		if verify {
@@ -139,6 +146,15 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	return res, err
 }
 
+// Label names the request's operation and key ("get sbom", "list"): the
+// words every error of Run begins with.
+func Label(req Request) string {
+	if req.Key == "" {
+		return req.Operation
+	}
+	return req.Operation + " " + req.Key
+}
+
 func signedHint(verify bool) string {
 	if verify {
 		return " (no signed version)"
@@ -170,14 +186,14 @@ func put(ctx context.Context, t *store.Target, req Request, env Env, res *Result
 		// holds it in memory, so a stream is spooled to a temporary file.
 		path, cleanup, err := spool(env.Stdin)
 		if err != nil {
-			return fmt.Errorf("put %s: read stdin: %w", req.Key, err)
+			return fmt.Errorf("read stdin: %w", err)
 		}
 		defer cleanup()
 		v.Path, v.Title = path, "-"
 	}
 	e, err := t.Put(ctx, req.Key, v)
 	if err != nil {
-		return fmt.Errorf("put %s: %w", req.Key, err)
+		return err
 	}
 	res.Entry, res.Found = &e, true
 	return nil
@@ -215,7 +231,7 @@ func get(ctx context.Context, t *store.Target, req Request, env Env, res *Result
 func getVerified(ctx context.Context, t *store.Target, tb trustBackend, repo string, req Request, env Env, res *Result) error {
 	entries, signers, err := verified(ctx, tb, t, repo, req.Key, res)
 	if err != nil {
-		return fmt.Errorf("get %s: %w", req.Key, err)
+		return err
 	}
 	for _, e := range entries {
 		if req.Digest != "" && e.Digest != req.Digest {
@@ -228,9 +244,9 @@ func getVerified(ctx context.Context, t *store.Target, tb trustBackend, repo str
 		return nil
 	}
 	if req.Digest != "" {
-		return errdef.NotFoundf("get %s: version %s is not signed by the trusted signer", req.Key, req.Digest)
+		return errdef.NotFoundf("version %s is not signed by the trusted signer", req.Digest)
 	}
-	return errdef.NotFoundf("get %s: no signed version of key %q on %s", req.Key, req.Key, res.Subject)
+	return errdef.NotFoundf("no signed version of key %q on %s", req.Key, res.Subject)
 }
 
 // readTo writes the value: to a temporary file first, checked against its
@@ -258,9 +274,9 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 		case errors.Is(err, fs.ErrNotExist):
 			dir = filepath.Dir(req.File)
 		case err != nil:
-			return fmt.Errorf("get %s: %w", key, err)
+			return err
 		case fi.IsDir():
-			return errdef.Usagef("get %s: %q is a directory; give a file name", key, req.File)
+			return errdef.Usagef("%q is a directory; give a file name", req.File)
 		case fi.Mode().IsRegular():
 			dir = filepath.Dir(req.File)
 		default:
@@ -269,7 +285,7 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 	}
 	tmp, err := atomicfile.Create(dir, ".manifesto-get-")
 	if err != nil {
-		return fmt.Errorf("get %s: %w", key, err)
+		return err
 	}
 	defer tmp.Abort()
 	e, err := t.Read(ctx, key, digest, tmp)
@@ -277,7 +293,7 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 		err = tmp.Sync()
 	}
 	if err != nil {
-		return fmt.Errorf("get %s: %w", key, err)
+		return err
 	}
 	res.Entry, res.Found = &e, true
 	if e.Size <= MaxTextValue {
@@ -290,11 +306,11 @@ func readTo(ctx context.Context, t *store.Target, key, digest string, req Reques
 		return copyToStdout(tmp.Name(), env.Stdout)
 	case through:
 		if err := writeThrough(tmp.Name(), req.File); err != nil {
-			return fmt.Errorf("get %s: %w", key, err)
+			return err
 		}
 	default:
 		if err := tmp.Commit(req.File); err != nil {
-			return fmt.Errorf("get %s: %w", key, err)
+			return err
 		}
 	}
 	res.Path = req.File
@@ -367,7 +383,7 @@ func del(ctx context.Context, t *store.Target, tb trustBackend, repo string, req
 		return errdef.NotFoundf("key %q not found on %s", req.Key, res.Subject)
 	}
 	if err := t.Delete(ctx, gone); err != nil {
-		return fmt.Errorf("delete %s: %w", req.Key, err)
+		return err
 	}
 	res.Entries, res.Found = gone, true
 	if tb != nil {
@@ -378,7 +394,7 @@ func del(ctx context.Context, t *store.Target, tb trustBackend, repo string, req
 			bs = append(bs, trust.Binding{Repository: repo, Subject: res.Subject, Key: e.Key, Entry: e.Digest, Size: e.ManifestSize})
 		}
 		if err := tb.Forget(ctx, repo, bs); err != nil {
-			return fmt.Errorf("delete %s: entries deleted, but their signatures could not be withdrawn: %w", req.Key, err)
+			return fmt.Errorf("entries deleted, but their signatures could not be withdrawn: %w", err)
 		}
 	}
 	return nil

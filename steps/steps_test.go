@@ -240,10 +240,37 @@ func TestTimeout(t *testing.T) {
 	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
 	start := time.Now()
 	_, err := Run(context.Background(), Request{Operation: OpList, Image: image, Timeout: 300 * time.Millisecond}, Env{})
-	if err == nil || !strings.Contains(err.Error(), "list timed out after 300ms (--timeout)") || !strings.Contains(err.Error(), "connect to") {
+	if err == nil || !strings.Contains(err.Error(), "list: timed out after 300ms (--timeout): ") || !strings.Contains(err.Error(), "connect to") {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// TestErrorsNameOperationOnce: Run's errors begin with the operation and
+// key, exactly once, whatever part of the operation failed (issue 15).
+func TestErrorsNameOperationOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	image := testimage.Image(t, testimage.Layout)
+	dir := t.TempDir()
+	cases := []struct {
+		req  Request
+		want string
+	}{
+		{Request{Operation: OpGet, Image: image, Key: "absent"}, `get absent: key "absent" not found on sha256:`},
+		{Request{Operation: OpGet, Image: image, Key: "absent", File: dir}, `get absent: "` + dir + `" is a directory`},
+		{Request{Operation: OpHistory, Image: image, Key: "absent"}, `history absent: key "absent" not found on sha256:`},
+		{Request{Operation: OpDelete, Image: image, Key: "absent"}, `delete absent: key "absent" not found on sha256:`},
+		{Request{Operation: OpPut, Image: image, Key: "k", File: filepath.Join(dir, "nope")}, "put k: "},
+		{Request{Operation: OpList, Image: "oci:" + filepath.Join(dir, "nolayout")}, "list: "},
+	}
+	for _, tc := range cases {
+		_, err := Run(ctx, tc.req, Env{})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) ||
+			strings.Count(err.Error(), tc.req.Operation+" ") > strings.Count(tc.want, tc.req.Operation+" ") {
+			t.Errorf("%s %q: error %q, want it to begin with %q, once", tc.req.Operation, tc.req.Key, err, tc.want)
+		}
 	}
 }

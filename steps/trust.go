@@ -37,13 +37,13 @@ type Preflighter interface {
 // preflight runs the backend's Preflight, if it has one, for key on
 // subject: put and delete call it before they write anything, so that a
 // trust configuration that cannot sign leaves the registry untouched.
-func preflight(ctx context.Context, b trustBackend, op, repo, subject, key string) error {
+func preflight(ctx context.Context, b trustBackend, repo, subject, key string) error {
 	p, ok := b.(Preflighter)
 	if !ok {
 		return nil
 	}
 	if err := p.Preflight(ctx, trust.Binding{Repository: repo, Subject: subject, Key: key}); err != nil {
-		return fmt.Errorf("%s %s: nothing was written, signing would fail: %w", op, key, err)
+		return fmt.Errorf("nothing was written, signing would fail: %w", err)
 	}
 	return nil
 }
