@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -256,4 +258,89 @@ func TestCheckTrust(t *testing.T) {
 	if doc = parseCheck(t, r); r.code != 5 || doc.Requirements[0].Reason != "no verified version" {
 		t.Errorf("unsigned key: exit %d %+v", r.code, doc)
 	}
+}
+
+// TestStepCheck: check as a pipeline step on GitHub (outputs, summary
+// table, an ::error annotation per failed requirement, fail_on_unmet),
+// GitLab (dotenv MANIFESTO_OUT_PASSED) and Tekton (the passed result).
+func TestStepCheck(t *testing.T) {
+	reg := testregistry.Start(t)
+	image := reg.Ref("team/app:1.0")
+	pushImage(t, image)
+	ok(t, "put", image, "test-results", writeFile(t, "results.json", `{"failed": 2, "passed": 7}`))
+	ok(t, "put", image, "seccomp", writeFile(t, "seccomp.json", `{}`))
+	ws, files := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(ws, "gate.yaml"), []byte("require:\n  - key: seccomp\n"), 0o644)
+	require := "test-results: value.failed == 0\napproval"
+
+	github := func(extra ...string) (result, map[string]string, string) {
+		t.Helper()
+		out, summary := filepath.Join(files, "output"), filepath.Join(files, "summary")
+		os.Remove(out)
+		os.Remove(summary)
+		env := append([]string{"GITHUB_ACTIONS=true", "GITHUB_WORKSPACE=" + ws, "GITHUB_OUTPUT=" + out,
+			"GITHUB_STEP_SUMMARY=" + summary, "INPUT_SUMMARY=true", "INPUT_FAIL_ON_UNMET=true",
+			"INPUT_OPERATION=check", "INPUT_IMAGE=" + image}, extra...)
+		r := step(t, ws, env...)
+		s, _ := os.ReadFile(summary)
+		if _, err := os.Stat(out); err != nil {
+			return r, nil, string(s) // failed before any output
+		}
+		return r, readGitHubOutputFile(t, out), string(s)
+	}
+
+	r, outs, summary := github("INPUT_POLICY_FILE=gate.yaml", "INPUT_REQUIRE="+require)
+	if r.code != 5 || outs["passed"] != "false" || outs["failed"] != "test-results,approval" {
+		t.Fatalf("unmet: exit %d, outputs %v\n%s%s", r.code, outs, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "::error title=manifesto check::requirement test-results: value.failed == 0 not met: value.failed == 0 was false (value.failed = 2)") ||
+		!strings.Contains(r.stdout, "::error title=manifesto check::requirement approval not met: no version") {
+		t.Errorf("annotations:\n%s", r.stdout)
+	}
+	var doc checkJSON
+	if err := json.Unmarshal([]byte(outs["json"]), &doc); err != nil || doc.Passed || len(doc.Requirements) != 3 {
+		t.Errorf("json output %q: %v", outs["json"], err)
+	}
+	if !strings.Contains(summary, "| seccomp | ✓ |") || !strings.Contains(summary, "| approval | ✗ | no version |") {
+		t.Errorf("summary:\n%s", summary)
+	}
+
+	// fail_on_unmet false: passed=false and exit 0, for pipelines that branch.
+	r, outs, _ = github("INPUT_REQUIRE="+require, "INPUT_FAIL_ON_UNMET=false")
+	if r.code != 0 || outs["passed"] != "false" || !strings.Contains(r.stdout, "::warning title=manifesto check::") {
+		t.Errorf("fail_on_unmet=false: exit %d, outputs %v\n%s%s", r.code, outs, r.stdout, r.stderr)
+	}
+	// Inline policy, met.
+	r, outs, _ = github("INPUT_POLICY=require: [seccomp, {key: test-results, expr: value.passed > 0}]")
+	if r.code != 0 || outs["passed"] != "true" || outs["failed"] != "" {
+		t.Errorf("met: exit %d, outputs %v\n%s", r.code, outs, r.stderr)
+	}
+	// A bad policy is a usage error before any network call.
+	if r, _, _ = github("INPUT_REQUIRE=test-results: value.failed =="); r.code != 2 {
+		t.Errorf("bad require: exit %d %s", r.code, r.stderr)
+	}
+
+	t.Run("gitlab", func(t *testing.T) {
+		ws := t.TempDir()
+		r := step(t, ws, "GITLAB_CI=true", "CI_PROJECT_DIR="+ws, "MANIFESTO_OPERATION=check", "MANIFESTO_IMAGE="+image,
+			"MANIFESTO_REQUIRE="+require, "MANIFESTO_FAIL_ON_UNMET=false")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		env := readDotenvFile(t, filepath.Join(ws, "manifesto.env"))
+		if env["MANIFESTO_OUT_PASSED"] != "false" || env["MANIFESTO_OUT_FAILED"] != "test-results,approval" {
+			t.Errorf("dotenv = %v", env)
+		}
+	})
+	t.Run("tekton", func(t *testing.T) {
+		ws, results := t.TempDir(), t.TempDir()
+		r := step(t, ws, "MANIFESTO_OPERATION=check", "MANIFESTO_IMAGE="+image, "MANIFESTO_REQUIRE=seccomp",
+			"MANIFESTO_OUTPUTS_FORMAT=tekton", "MANIFESTO_RESULTS_DIR="+results)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if b, _ := os.ReadFile(filepath.Join(results, "passed")); string(b) != "true" {
+			t.Errorf("passed result = %q", b)
+		}
+	})
 }

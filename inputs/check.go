@@ -14,6 +14,7 @@ import (
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/internal/policy"
+	"github.com/manifesto-dev/manifesto/steps"
 )
 
 // policyDoc is a policy document and where it came from, for messages.
@@ -85,4 +86,53 @@ func readPolicyFile(path, label string) ([]byte, error) {
 		return nil, errdef.Usagef("%s: policy file %q is larger than %d KiB", label, path, policy.MaxPolicySize>>10)
 	}
 	return data, nil
+}
+
+// checkInputs reads check's step inputs into spec: the policy (inputs
+// policy_file, a file in the workspace; policy, inline YAML; require, one
+// requirement per line), compiled, and fail_on_unmet (default true). For
+// any other operation they do not apply.
+func (b *stepBuilder) checkInputs(spec *opSpec) error {
+	inline, file, require := b.in[inPolicy], b.in[inPolicyFile], b.in[inRequire]
+	if spec.operation.value != steps.OpCheck {
+		for _, in := range []string{inPolicy, inPolicyFile, inRequire} {
+			if b.in[in].value != "" {
+				return errdef.Usagef("%s does not apply to operation %q", b.label(in), spec.operation.value)
+			}
+		}
+		if b.in[inFailOnUnmet].value != "" {
+			if v, err := b.boolInput(inFailOnUnmet, true); err != nil {
+				return err
+			} else if !v {
+				return errdef.Usagef("%s is false, but only check has requirements to leave unmet, not %q", b.label(inFailOnUnmet), spec.operation.value)
+			}
+		}
+		return nil
+	}
+	var docs []policyDoc
+	if file.value != "" {
+		label := b.label(inPolicyFile)
+		path, err := b.ws.inputFile(opField{name: inPolicyFile, value: file.value, where: label, named: true})
+		if err != nil {
+			return err
+		}
+		data, err := readPolicyFile(path, label)
+		if err != nil {
+			return err
+		}
+		docs = append(docs, policyDoc{data: data, where: fmt.Sprintf("%s %q", label, file.value)})
+	}
+	if inline.value != "" {
+		docs = append(docs, policyDoc{data: []byte(inline.value), where: b.label(inPolicy)})
+	}
+	p, err := buildPolicy(docs, require.value, b.label(inRequire))
+	if err != nil {
+		return err
+	}
+	failOnUnmet, err := b.boolInput(inFailOnUnmet, true)
+	if err != nil {
+		return err
+	}
+	spec.policy, spec.failOnUnmet = p, failOnUnmet
+	return nil
 }

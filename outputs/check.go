@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -103,4 +104,31 @@ func requirementName(r steps.RequirementResult) string {
 		s += " (max_age " + r.MaxAge + ")"
 	}
 	return s
+}
+
+// checkSummaryLines are the Markdown lines of a check's verdicts for the
+// step summary: a table (requirement, ✓ or ✗, reason) under a heading,
+// each line ending in a newline; none when r is not a check. Cells are
+// made safe as summaryRow's are.
+func checkSummaryLines(r steps.Result, secrets *secret.Set) []string {
+	if r.Check == nil {
+		return nil
+	}
+	cell := func(s string) string {
+		c := escapeMarkdown(secrets.RedactEncoded(redactedLine(secrets, s, maxSummaryCell), escapeMarkdown))
+		return strings.ReplaceAll(secrets.RedactEncoded(c, escapeMarkdown), "|", `\|`)
+	}
+	verdict := "passed"
+	if !r.Check.Passed {
+		verdict = "not met"
+	}
+	lines := []string{"\n**check** " + codeSpan(redactedLine(secrets, r.Image, maxSummaryCell)) + ": " + verdict + "\n\n| requirement | | reason |\n| --- | --- | --- |\n"}
+	for _, q := range r.Check.Requirements {
+		mark := markPass
+		if !q.Passed {
+			mark = markFail
+		}
+		lines = append(lines, "| "+cell(requirementName(q))+" | "+mark+" | "+cell(q.Reason)+" |\n")
+	}
+	return lines
 }
