@@ -235,7 +235,7 @@ func TestHostileValues(t *testing.T) {
 		{"too large", "application/json", "[" + strings.Repeat(" ", MaxValueSize) + "]", "value.size() > 0", "over the 1024 KiB limit"},
 		// CEL's cost limit stops what it counts; the wall-clock bound
 		// stops loops whose bodies cost nothing.
-		{"cost bomb", "application/json", `{"l":` + list + `}`, "value.l.all(x, value.l.all(y, x + y > 1))", "evaluation stopped: over the cost limit"},
+		{"cost bomb", "application/json", `{"l":` + list + `, "s": "` + strings.Repeat("a", 100_000) + `"}`, `value.l.all(x, value.l.all(y, !value.s.contains("zz")))`, "evaluation stopped: over the cost limit"},
 		{"map product", "application/json", `{"l":` + list + `}`, "value.l.map(x, value.l.map(y, x * y)).size() > 0", "evaluation stopped"},
 		{"free loops", "application/json", `{"l":` + list + `}`, `value.l.all(x, value.l.all(y, value.l.all(z, true)))`, "evaluation stopped"},
 	}
