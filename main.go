@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -70,20 +71,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	res, err := steps.Run(ctx, cmd.Request, env)
 	outputs.Warnings(stderr, res, cmd.Secrets)
-	if err != nil {
+	// A check that judged and said no has its verdicts to print.
+	judged := res.Check != nil && errors.Is(err, errdef.ErrPolicyNotMet)
+	if err != nil && !judged {
 		outputs.Error(stderr, err, cmd.Secrets)
 		return errdef.ExitCode(err)
 	}
+	var werr error
 	if cmd.JSON {
-		err = outputs.JSON(stdout, res)
+		werr = outputs.JSON(stdout, res)
 	} else {
-		err = outputs.Text(stdout, res)
+		werr = outputs.Text(stdout, res)
 	}
-	if err != nil {
-		outputs.Error(stderr, err, cmd.Secrets)
+	if werr != nil {
+		outputs.Error(stderr, werr, cmd.Secrets)
 		return errdef.ExitFailure
 	}
-	return errdef.ExitOK
+	outputs.Error(stderr, err, cmd.Secrets) // nil writes nothing
+	return errdef.ExitCode(err)
 }
 
 func isTerminal(w io.Writer) bool {

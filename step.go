@@ -73,19 +73,28 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 			outputs.Warnings(stderr, res, secrets)
 		}
 		rows = append(rows, outputs.SummaryRow{Result: res, Err: err})
+		checkAnnotations(stdout, stderr, github, op, res, secrets)
+		// An unmet policy still exports its verdicts (passed=false).
+		judged := res.Check != nil && errors.Is(err, errdef.ErrPolicyNotMet)
 		if err != nil {
 			// steps.Run's errors name the operation and key already.
 			stepFailed(stdout, stderr, github, op.ID, err, secrets)
 			code = errdef.ExitCode(err)
-			break
+			if !judged {
+				break
+			}
+		} else {
+			outputs.Info(stdout, outcome(op, res), secrets)
 		}
-		outputs.Info(stdout, outcome(op, res), secrets)
 		o := outputs.StepOutputs(res)
 		if op.ID != "" {
 			outs = append(outs, outputs.Prefixed(op.ID, o)...)
 		}
-		if i == len(step.Ops)-1 {
+		if i == len(step.Ops)-1 || err != nil {
 			outs = append(outs, o...)
+		}
+		if err != nil {
+			break
 		}
 	}
 
@@ -124,7 +133,39 @@ func runOp(ctx context.Context, op inputs.Op, env steps.Env) (steps.Result, erro
 		res.Warnings = append(res.Warnings, err.Error()+" (fail_on_missing is false)")
 		return res, nil
 	}
+	if err != nil && errors.Is(err, errdef.ErrPolicyNotMet) && res.Check != nil && !op.FailOnUnmet {
+		res.Warnings = append(res.Warnings, err.Error()+" (fail_on_unmet is false: passed=false)")
+		return res, nil
+	}
 	return res, err
+}
+
+// checkAnnotations reports each failed requirement of a check on its own:
+// on GitHub an annotation (an error, or a warning when fail_on_unmet is
+// false), elsewhere a line on stderr.
+func checkAnnotations(stdout, stderr io.Writer, github bool, op inputs.Op, res steps.Result, secrets *secret.Set) {
+	if res.Check == nil {
+		return
+	}
+	kind := "error"
+	if !op.FailOnUnmet {
+		kind = "warning"
+	}
+	for _, r := range res.Check.Requirements {
+		if r.Passed {
+			continue
+		}
+		msg := "requirement " + r.Key
+		if r.Expr != "" {
+			msg += ": " + r.Expr
+		}
+		msg += " not met: " + r.Reason
+		if github {
+			outputs.GitHubAnnotation(stdout, kind, "manifesto check", msg, secrets)
+		} else {
+			outputs.Info(stderr, describe(op)+": "+msg, secrets)
+		}
+	}
 }
 
 // workspaceRelative turns a path inside the workspace into one relative to
@@ -170,6 +211,11 @@ func outcome(op inputs.Op, r steps.Result) string {
 		return prefix + fmt.Sprintf("%d versions on %s", len(r.Entries), r.Subject)
 	case r.Operation == steps.OpDelete:
 		return prefix + fmt.Sprintf("deleted %d versions from %s", len(r.Entries), r.Subject)
+	case r.Operation == steps.OpCheck && r.Check != nil:
+		if !r.Check.Passed {
+			return prefix + fmt.Sprintf("policy not met on %s (failed: %s)", r.Subject, strings.Join(r.Check.Failed(), ", "))
+		}
+		return prefix + fmt.Sprintf("%d requirements met on %s", len(r.Check.Requirements), r.Subject)
 	}
 	return prefix + "done"
 }

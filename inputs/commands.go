@@ -63,9 +63,10 @@ Exit codes
   %d  usage error: bad command, argument, flag or environment variable
      (nothing was sent anywhere)
   %d  not found: the image, the key or the entry does not exist
-  %d  unauthorized: the registry refused the credentials`,
+  %d  unauthorized: the registry refused the credentials
+  %d  policy not met (check): a requirement failed or its key is missing`,
 	store.MaxKeyLen,
-	errdef.ExitOK, errdef.ExitFailure, errdef.ExitUsage, errdef.ExitNotFound, errdef.ExitUnauthorized)
+	errdef.ExitOK, errdef.ExitFailure, errdef.ExitUsage, errdef.ExitNotFound, errdef.ExitUnauthorized, errdef.ExitPolicyNotMet)
 
 const rootExample = `  manifesto put registry.example.com/team/app:1.4 sbom sbom.spdx.json
   manifesto get registry.example.com/team/app:1.4 sbom -o sbom.spdx.json
@@ -186,6 +187,39 @@ example after concurrent writers overwrote each other's index updates.`,
 		RunE:    run,
 	}
 
+	check := &cobra.Command{
+		Use:   "check IMAGE",
+		Short: "Judge IMAGE against a policy: may it go? (exit 5 when not)",
+		Long: `check judges the newest version of each required key on IMAGE: the key must
+exist, be at most max_age old, and make its CEL expression true. With --trust
+only the newest verified version counts. The requirements come from --policy
+FILE (YAML) and --require (repeatable):
+
+  require:
+    - key: test-results
+      expr: value.failed == 0 && value.passed > 0
+      max_age: 72h
+    - key: approval
+      expr: value.approved && entry.signer != ""
+    - key: seccomp            # presence only
+
+Expressions see value (the value, parsed by media type: JSON and YAML as maps
+and lists, a JUnit XML report as {tests, failures, errors, skipped, time,
+suites}, text as a string, anything else as bytes), entry (key, digest,
+created, media_type, size, verified, signer), image (digest, reference) and
+now. They compile before anything is sent.
+
+It prints a table (requirement, ✓ or ✗, reason), or with --json
+{"passed", "requirements": [...]}. Exit code 0 when every requirement is met,
+5 when one is not (a missing key included), 2 for a bad policy.`,
+		Example: `  manifesto check registry.example.com/team/app:1.4 --policy gate.yaml
+  manifesto check registry.example.com/team/app:1.4 --require seccomp \
+    --require 'test-results: value.failed == 0'
+  manifesto check --trust sigstore --public-key cosign.pub --policy gate.yaml ghcr.io/acme/app@sha256:...`,
+		Args: exactArgs("IMAGE"),
+		RunE: run,
+	}
+
 	demo := &cobra.Command{
 		Use:   cmdDemo,
 		Short: "Show manifesto at work on a throwaway example",
@@ -246,8 +280,16 @@ with that --trust-dir need no --notary-root-key-id.`,
 		RunE:    run,
 	}
 
-	root.AddCommand(put, get, list, history, del, repair, trustCmd, demo, step, version)
+	root.AddCommand(put, get, list, history, del, repair, check, trustCmd, demo, step, version)
 	addFlags(root, o)
+	// --policy FILE, as people write it, is --policy-file (input
+	// policy_file): the step input policy is the inline YAML.
+	check.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == inPolicy {
+			return pflag.NormalizedName(flagOf(inPolicyFile))
+		}
+		return pflag.NormalizedName(name)
+	})
 
 	// Document each flag's variable in its help line.
 	addEnvNames(root.PersistentFlags())

@@ -7,6 +7,7 @@
 package inputs
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -197,6 +198,21 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 		} else if o.on(inJSON) {
 			return req, errdef.Usagef("get %s needs -o FILE: without it the value itself is written to standard output", r.source(inJSON))
 		}
+	case steps.OpCheck:
+		var docs []policyDoc
+		if file := o.get(inPolicyFile); file != "" {
+			src := r.source(inPolicyFile)
+			data, err := readPolicyFile(file, src)
+			if err != nil {
+				return req, err
+			}
+			docs = append(docs, policyDoc{data: data, where: fmt.Sprintf("policy file %q", file)})
+		}
+		p, err := buildPolicy(docs, o.get(inRequire), r.source(inRequire))
+		if err != nil {
+			return req, err
+		}
+		req.Policy = p
 	}
 
 	if req.Digest != "" {

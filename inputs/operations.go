@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/policy"
 	"github.com/manifesto-dev/manifesto/steps"
 )
 
@@ -40,6 +41,9 @@ func (b *stepBuilder) singleOp() ([]Op, error) {
 		}
 		spec.failOnMissing = &val
 		spec.failOnMissingField = field(inFailOnMissing)
+	}
+	if err := b.checkInputs(&spec); err != nil {
+		return nil, err
 	}
 	if id := b.in[inID]; id.value != "" {
 		if !stepIDPattern.MatchString(id.value) {
@@ -85,6 +89,10 @@ type opSpec struct {
 	operation, image, key, file, mediaType, digest, platform opField
 	failOnMissing                                            *bool
 	failOnMissingField                                       opField
+	// policy is check's compiled policy; failOnUnmet its fail_on_unmet
+	// (default true). Set only for a check of the single-operation form.
+	policy      *policy.Policy
+	failOnUnmet bool
 	// missing is the error for a required setting left empty; why is ""
 	// or ` for operation "get"`.
 	missing func(setting, why string) error
@@ -97,10 +105,14 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	opName := s.operation.value
 	switch opName {
 	case steps.OpPut, steps.OpGet, steps.OpList, steps.OpHistory, steps.OpDelete:
+	case steps.OpCheck:
+		if s.policy == nil {
+			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step (inputs policy, policy_file, require), not in a steps file", s.operation.label(), opName)
+		}
 	case "":
 		return Op{}, s.missing(inOperation, "")
 	default:
-		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history or delete", s.operation.label(), opName)
+		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete or check", s.operation.label(), opName)
 	}
 	forOp := fmt.Sprintf(" for operation %q", opName)
 	notFor := func(f opField) error {
@@ -116,7 +128,7 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		return Op{}, s.image.wrap(err)
 	}
 
-	if opName == steps.OpList {
+	if opName == steps.OpList || opName == steps.OpCheck {
 		if s.key.value != "" {
 			return Op{}, notFor(s.key)
 		}
@@ -181,6 +193,9 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	}
 
 	op := Op{ID: s.id, FailOnMissing: true}
+	if opName == steps.OpCheck {
+		req.Policy, op.FailOnUnmet = s.policy, s.failOnUnmet
+	}
 	if s.failOnMissing != nil && !*s.failOnMissing {
 		if opName != steps.OpGet {
 			return Op{}, errdef.Usagef("%s is false, but only get can treat a missing key as found=false, not %q", s.failOnMissingField.label(), opName)

@@ -55,6 +55,9 @@ type option struct {
 	env bool
 	// boolean options parse true/false (the step also 1/0, yes/no).
 	boolean bool
+	// lines: a CLI flag that may be repeated; its values are read as one
+	// value per line, like the step input (one item per line).
+	lines bool
 	// secret values are registered in the run's secret.Set wherever they
 	// are read from, used or not, and never echoed in a message.
 	secret bool
@@ -93,6 +96,10 @@ const (
 	inFailOnMissing = "fail_on_missing"
 	inSummary       = "summary"
 	inGitHubToken   = "github_token"
+	inPolicy        = "policy"
+	inPolicyFile    = "policy_file"
+	inRequire       = "require"
+	inFailOnUnmet   = "fail_on_unmet"
 
 	inTrust           = "trust"
 	inVerify          = "verify"
@@ -156,6 +163,14 @@ var optionTable = []option{
 	{name: inInsecure, step: true, cli: true, boolean: true, group: groupRegistry, usage: "skip TLS certificate verification"},
 	{name: inTimeout, step: true, cli: true, group: groupOperation,
 		usage: "give up on the command after `DURATION` (Go duration, e.g. 90s or 10m; default 10m)"},
+	// check's policy: a file (on the command line also --policy), inline
+	// YAML (step only), and requirements one per line (--require may be
+	// repeated).
+	{name: inPolicyFile, step: true, cli: true, cmds: []string{"check"}, group: groupOperation,
+		usage: "check: the policy `FILE` (YAML: require: [{key, expr, max_age}, ...]); also --policy"},
+	{name: inPolicy, step: true, group: groupOperation},
+	{name: inRequire, step: true, cli: true, cmds: []string{"check"}, lines: true, group: groupOperation,
+		usage: "check: a requirement, `'KEY'` (present) or 'KEY: EXPR' (a CEL condition); repeatable"},
 	{name: inStepsFile, step: true, group: groupStep},
 	// The single operation's id: its outputs are also <id>_<name>, as
 	// for a steps file entry, so that a job can tell apart the dotenv
@@ -165,6 +180,7 @@ var optionTable = []option{
 	{name: inOutputsFormat, step: true, group: groupOutputs},
 	{name: inResultsDir, step: true, group: groupOutputs},
 	{name: inFailOnMissing, step: true, boolean: true, group: groupStep},
+	{name: inFailOnUnmet, step: true, boolean: true, group: groupStep},
 	{name: inSummary, step: true, boolean: true, group: groupOutputs},
 	{name: inGitHubToken, step: true, secret: true, group: groupRegistry},
 	// GitLab's job token, used for an image on CI_REGISTRY.
@@ -262,6 +278,7 @@ func StepInputs() []string { return stepInputNames() }
 type options struct {
 	str   map[string]*string
 	bools map[string]*bool
+	lists map[string]*[]string
 }
 
 // get returns a flag's value as text.
@@ -275,6 +292,9 @@ func (v options) get(name string) string {
 	if s, ok := v.str[name]; ok {
 		return *s
 	}
+	if l, ok := v.lists[name]; ok {
+		return strings.Join(*l, "\n")
+	}
 	return ""
 }
 
@@ -283,7 +303,7 @@ func (v options) on(name string) bool { return v.get(name) == "true" }
 // addFlags registers the CLI flags of the table: those without cmds on
 // root's persistent flags, the others on the named subcommands.
 func addFlags(root *cobra.Command, v *options) {
-	v.str, v.bools = map[string]*string{}, map[string]*bool{}
+	v.str, v.bools, v.lists = map[string]*string{}, map[string]*bool{}, map[string]*[]string{}
 	sub := map[string]*cobra.Command{}
 	for _, c := range root.Commands() {
 		sub[c.Name()] = c
@@ -305,6 +325,13 @@ func addFlags(root *cobra.Command, v *options) {
 					v.bools[o.name] = new(bool)
 				}
 				fs.BoolVarP(v.bools[o.name], o.flag(), o.short, false, o.usage)
+				continue
+			}
+			if o.lines {
+				if v.lists[o.name] == nil {
+					v.lists[o.name] = new([]string)
+				}
+				fs.StringArrayVarP(v.lists[o.name], o.flag(), o.short, nil, o.usage)
 				continue
 			}
 			if v.str[o.name] == nil {

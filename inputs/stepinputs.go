@@ -75,6 +75,10 @@ type Op struct {
 	// failure; false reports it as found=false. Always true for the other
 	// operations.
 	FailOnMissing bool
+	// FailOnUnmet: for check, true (the default) makes an unmet policy a
+	// failure (exit 5); false reports it as passed=false with exit 0.
+	// False for the other operations, which have no policy.
+	FailOnUnmet bool
 }
 
 // FromStep reads the step's inputs. getenv looks up environment variables

@@ -28,6 +28,9 @@ type Output struct{ Name, Value string }
 //   - media_type: the entry's media type (put, get), when known;
 //   - created: the entry's write time (put, get), RFC 3339 in UTC with up to
 //     nine fractional digits, as in JSON;
+//   - passed: check: "true" when every requirement was met, else "false";
+//   - failed: check: the keys whose requirement failed, comma-separated,
+//     each once (possibly empty);
 //   - keys: list: the keys, comma-separated, in the order of r.Entries;
 //     delete: the deleted keys, comma-separated, each once;
 //   - digests: history: every version's digest, comma-separated, newest
@@ -76,6 +79,10 @@ func StepOutputs(r steps.Result) []Output {
 	}
 	if r.Signer != "" {
 		add("signer", r.Signer)
+	}
+	if r.Operation == steps.OpCheck && r.Check != nil {
+		add("passed", strconv.FormatBool(r.Check.Passed))
+		add("failed", strings.Join(r.Check.Failed(), ","))
 	}
 	switch r.Operation {
 	case steps.OpList, steps.OpDelete:
@@ -137,7 +144,7 @@ var outputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 // (GitLab dotenv: 20 variables, 5 KB; Tekton: 4 KB): what a later job needs
 // most comes first, so that what a limit drops is the least useful (json
 // repeats everything else).
-var importance = []string{"digest", "found", "path", "verified", "keys", "digests", "key", "signer", "value", "media_type", "subject", "created", "json"}
+var importance = []string{"passed", "failed", "digest", "found", "path", "verified", "keys", "digests", "key", "signer", "value", "media_type", "subject", "created", "json"}
 
 // Names returns the name of every standard output StepOutputs may write
 // (before any id prefix), for checks that must cover all of them (no output

@@ -79,6 +79,9 @@ type IndexedJSON struct {
 //	delete  = {"subject": string, "deleted": [entry, ...]}
 //	repair  = {"subject": string, "indexed": [entry, ...]}
 //	trust init = {"rootKeyID": string, "created": bool}
+//	check   = {"passed": bool, "requirements": [{"key", "expr",
+//	          "max_age" (when set), "passed", "reason", "digest",
+//	          "created" ("" when no version), "verified", "signer"}, ...]}
 //
 // put and get also carry "verified": true and "signer" when trust was used.
 //
@@ -106,6 +109,8 @@ func JSON(w io.Writer, r steps.Result) error {
 		doc = IndexedJSON{Subject: r.Subject, Indexed: entriesJSON(r.Entries)}
 	case steps.OpTrustInit:
 		doc = TrustInitJSON{RootKeyID: r.RootKeyID, Created: r.Found}
+	case steps.OpCheck:
+		doc = checkJSON(r.Check)
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}

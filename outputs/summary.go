@@ -92,9 +92,10 @@ func githubSummary(rows []SummaryRow, limit int, secrets *secret.Set) string {
 	if len(rows) == 0 {
 		return heading + none
 	}
-	var table, failures []string
+	var table, failures, checks []string
 	for _, row := range rows {
 		table = append(table, summaryRow(row, secrets))
+		checks = append(checks, checkSummaryLines(row.Result, secrets)...)
 		if row.Err != nil {
 			failures = append(failures, summaryFailure(row, secrets))
 		}
@@ -106,6 +107,7 @@ func githubSummary(rows []SummaryRow, limit int, secrets *secret.Set) string {
 	}
 	keptFailures := fit(failures, &budget)
 	keptRows := fit(table, &budget)
+	keptChecks := fit(checks, &budget)
 
 	var b strings.Builder
 	b.WriteString(heading)
@@ -115,6 +117,9 @@ func githubSummary(rows []SummaryRow, limit int, secrets *secret.Set) string {
 	}
 	if n := len(table) - keptRows; n > 0 {
 		fmt.Fprintf(&b, "\n_%s not shown: the summary is limited to 1 MiB._\n", plural(n, "more operation", "more operations"))
+	}
+	for _, s := range checks[:keptChecks] {
+		b.WriteString(s)
 	}
 	if len(failures) > 0 {
 		b.WriteString(failed)
@@ -181,8 +186,11 @@ func summaryFailure(row SummaryRow, secrets *secret.Set) string {
 func summaryResult(row SummaryRow) string {
 	r := row.Result
 	if row.Err != nil {
-		if errors.Is(row.Err, errdef.ErrNotFound) {
+		switch {
+		case errors.Is(row.Err, errdef.ErrNotFound):
 			return "not found"
+		case errors.Is(row.Err, errdef.ErrPolicyNotMet):
+			return "not met"
 		}
 		return "failed"
 	}
@@ -205,6 +213,11 @@ func summaryResult(row SummaryRow) string {
 		return "deleted " + strconv.Itoa(len(r.Entries))
 	case steps.OpRepair:
 		return "re-indexed " + strconv.Itoa(len(r.Entries))
+	case steps.OpCheck:
+		if r.Check != nil && !r.Check.Passed {
+			return "not met"
+		}
+		return "passed"
 	default:
 		return "done"
 	}

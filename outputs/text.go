@@ -17,7 +17,8 @@ import (
 //     first);
 //   - delete: one deleted entry digest per line;
 //   - repair: one re-indexed entry digest per line;
-//   - trust init: the root key ID readers pin.
+//   - trust init: the root key ID readers pin;
+//   - check: a table of the requirements, ✓ or ✗, and why (checkText).
 //
 // Warnings are not written here; see Warnings. An unknown operation, or a put
 // without an entry, is an error and writes nothing.
@@ -50,6 +51,8 @@ func Text(w io.Writer, r steps.Result) error {
 		}
 	case steps.OpTrustInit:
 		items = append(items, r.RootKeyID)
+	case steps.OpCheck:
+		return checkText(w, r.Check)
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/manifesto-dev/manifesto/internal/policy"
 	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/store"
 	"github.com/manifesto-dev/manifesto/trust/notary"
@@ -47,6 +48,9 @@ type Request struct {
 	// Platform ("os/arch[/variant]") picks a platform manifest out of an
 	// image index as the subject.
 	Platform string
+	// Policy is check's requirements, compiled (package inputs compiles
+	// them before any network call).
+	Policy *policy.Policy
 	// Timeout bounds the whole operation; 0 means DefaultTimeout.
 	Timeout  time.Duration
 	Registry RegistryOptions
@@ -130,6 +134,8 @@ type Result struct {
 	// trusted signer; Signer says who signed the entry read or written.
 	Verified bool   `json:"verified,omitempty"`
 	Signer   string `json:"signer,omitempty"`
+	// Check is what check decided.
+	Check *CheckResult `json:"check,omitempty"`
 	// RootKeyID is the root key readers pin (trust init).
 	RootKeyID string `json:"rootKeyID,omitempty"`
 	// Warnings are things the user should know that did not fail the step.

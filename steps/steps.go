@@ -50,7 +50,7 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		access = store.Write
 	case OpDelete:
 		access = store.Delete
-	case OpGet, OpList, OpHistory:
+	case OpGet, OpList, OpHistory, OpCheck:
 	default:
 		return res, errdef.Usagef("unknown operation %q", req.Operation)
 	}
@@ -142,6 +142,8 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		err = del(ctx, t, tb, repo, req, &res)
 	case OpRepair:
 		res.Entries, err = t.Repair(ctx)
+	case OpCheck:
+		err = check(ctx, t, tb, repo, verify, req, env, &res)
 	}
 	return res, err
 }

@@ -22,6 +22,9 @@ var (
 	// right (wrong digest, oversized or malformed manifest, index that is not
 	// an index). Never retried.
 	ErrInvalidResponse = errors.New("invalid registry response")
+	// ErrPolicyNotMet: check judged the image and a requirement failed
+	// (a missing key included). Everything worked; the answer is no.
+	ErrPolicyNotMet = errors.New("policy not met")
 )
 
 // Exit codes. Documented in README.md ("Exit codes"); keep both in step.
@@ -31,6 +34,7 @@ const (
 	ExitUsage        = 2 // ErrUsage
 	ExitNotFound     = 3 // ErrNotFound
 	ExitUnauthorized = 4 // ErrUnauthorized
+	ExitPolicyNotMet = 5 // ErrPolicyNotMet
 )
 
 // ExitCode maps an error to the process exit status.
@@ -44,6 +48,8 @@ func ExitCode(err error) int {
 		return ExitNotFound
 	case errors.Is(err, ErrUnauthorized):
 		return ExitUnauthorized
+	case errors.Is(err, ErrPolicyNotMet):
+		return ExitPolicyNotMet
 	default:
 		return ExitFailure
 	}
