@@ -49,7 +49,7 @@ func TestCheckCLI(t *testing.T) {
 			stdout: []string{"REQUIREMENT", "seccomp ", "✓", "test-results: value.passed > 0"}},
 		{name: "not met", args: []string{"check", image, "--policy", gate}, code: 5,
 			stdout: []string{"test-results: value.failed == 0  ✗   value.failed == 0 was false (value.failed = 3)", "seccomp                          ✓"},
-			stderr: "manifesto: policy not met on sha256:"},
+			stderr: "manifesto: check: policy not met on sha256:"},
 		{name: "missing key", args: []string{"check", image, "--policy-file", gate, "--require", "approval"}, code: 5,
 			stdout: []string{"approval", "✗   no version"}, stderr: "2 of 3 requirements failed (test-results, approval)"},
 		{name: "no requirements", args: []string{"check", image}, code: 2, stderr: "check needs requirements"},
