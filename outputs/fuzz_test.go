@@ -330,6 +330,7 @@ func FuzzError(f *testing.F) {
 		" \n\t padded \r\n ", "", "\n\r\n", strings.Repeat("x", MaxMessageLen), strings.Repeat("x", MaxMessageLen+1),
 		strings.Repeat("é", 1500), strings.Repeat("x", MaxMessageLen-2) + "\n\nyyyy", "bad \xff byte",
 		"a\u2028b\u2029c\u0085d", "\x01 lead", "trail \x01", "%s %v %!", strings.Repeat("ab \x01", 400),
+		"::", "::error::x", " \n::add-mask::x", "::" + strings.Repeat("\"", MaxMessageLen),
 	} {
 		for kind := uint8(0); kind < 4; kind++ {
 			f.Add(s, kind)
@@ -370,6 +371,18 @@ func FuzzError(f *testing.F) {
 		}
 		if !utf8.ValidString(line) || strings.ContainsFunc(line, unicode.IsControl) {
 			t.Fatalf("message %q is not valid UTF-8 free of control characters", line)
+		}
+		// The documented rule for a message that would start with "::" (a
+		// GitHub workflow command): it is printed Go-quoted. What the quotes
+		// hold is checked like any other message.
+		if strings.HasPrefix(line, `"::`) {
+			unq, err := strconv.Unquote(line)
+			if err != nil || !strings.HasPrefix(unq, "::") {
+				t.Fatalf("message %q starts like a quoted command but is not one", line)
+			}
+			line = unq
+		} else if strings.HasPrefix(line, "::") {
+			t.Fatalf("message %q starts with a workflow command", line)
 		}
 		if line == "" || strings.TrimSpace(line) != line {
 			t.Fatalf("message %q is empty or not trimmed", line)
