@@ -15,6 +15,10 @@
 // Location headers the upstream builds from it (upload URLs) point back at
 // the proxy; any that still name the upstream are rewritten.
 //
+// Stall and Trickle slow a response's body down instead of breaking it: a
+// body that stops sending (a client's idle watchdog must give up) and one
+// that keeps sending, a little at a time (a client must never cut it).
+//
 // Besides faults, the proxy can play a hostile registry: EchoAuth replaces
 // chosen answers with an error body that echoes the credentials the client
 // sent, and Rewrite hands a response to a test's own function.
@@ -84,8 +88,9 @@ func KindOf(path string) Kind {
 type Action int
 
 // The actions. Status, Drop and Delay act on the request before it is
-// forwarded; LoseResponse, CutBody, Truncate, EchoAuth and Rewrite act on
-// the upstream's response, so the upstream has processed the request.
+// forwarded; LoseResponse, CutBody, Truncate, EchoAuth, Rewrite, Stall and
+// Trickle act on the upstream's response, so the upstream has processed the
+// request.
 const (
 	// Status answers with Rule.Code (and Rule.Header) and a registry-style
 	// error body; the request is not forwarded.
@@ -119,7 +124,22 @@ const (
 	// when it is set, then calls Rule.Rewrite on the request and response,
 	// which may change the status, headers and body (SetBody).
 	Rewrite
+	// Stall forwards the request, sends the response headers (with the
+	// upstream's Content-Length) and the first Rule.Keep bytes of the body
+	// (0: none; never the whole body), then sends nothing until the client
+	// goes away, the proxy closes or Rule.Latency passes (0: maxStall),
+	// and closes the connection: the body stalls.
+	Stall
+	// Trickle forwards the request and sends the whole response body
+	// Rule.Keep bytes at a time (0: 1), pausing Rule.Latency before each
+	// piece; it stops when the client goes away or the proxy closes. The
+	// headers are the upstream's: a slow body, complete if read to its end.
+	Trickle
 )
+
+// maxStall bounds a Stall with no Rule.Latency: the client should give up
+// long before (and Close ends it at once).
+const maxStall = time.Minute
 
 func (a Action) String() string {
 	switch a {
@@ -139,25 +159,33 @@ func (a Action) String() string {
 		return "echo-auth"
 	case Rewrite:
 		return "rewrite"
+	case Stall:
+		return "stall"
+	case Trickle:
+		return "trickle"
 	}
 	return "action(" + strconv.Itoa(int(a)) + ")"
 }
 
 func (a Action) onResponse() bool {
-	return a == LoseResponse || a == CutBody || a == Truncate || a == EchoAuth || a == Rewrite
+	return a == LoseResponse || a == CutBody || a == Truncate || a == EchoAuth || a == Rewrite ||
+		a == Stall || a == Trickle
 }
 
 // needsBody reports whether the action only makes sense on a response with
 // a body; such rules count only responses that have one.
-func (a Action) needsBody() bool { return a == CutBody || a == Truncate }
+func (a Action) needsBody() bool {
+	return a == CutBody || a == Truncate || a == Stall || a == Trickle
+}
 
 // Rule is one programmed fault.
 //
 // A rule matches requests by Method, Kind and Path (all optional). It fires
 // on the Every-th matching request, then the 2*Every-th, and so on, after
 // skipping the first Skip matches, at most Limit times (0: no limit).
-// Rules whose action needs a body (CutBody, Truncate) count only responses
-// that have a non-empty body (not HEAD, not 204/304, Content-Length not 0).
+// Rules whose action needs a body (CutBody, Truncate, Stall, Trickle)
+// count only responses that have a non-empty body (not HEAD, not 204/304,
+// Content-Length not 0).
 // Response-phase rules can also be restricted to an upstream status
 // (UpstreamStatus, OnStatus); a request-phase rule with one never fires.
 //
@@ -176,11 +204,16 @@ type Rule struct {
 	// upstream answered with this status; 0 matches any.
 	UpstreamStatus int
 
-	Action  Action
-	Code    int           // Status: the status code; EchoAuth, Rewrite: the new status (0 keeps it)
-	Header  http.Header   // Status: extra response headers (e.g. Retry-After)
-	Keep    int64         // CutBody, Truncate: body bytes kept; 0 means half (at least 1 for CutBody)
-	Latency time.Duration // Delay: how long
+	Action Action
+	Code   int         // Status: the status code; EchoAuth, Rewrite: the new status (0 keeps it)
+	Header http.Header // Status: extra response headers (e.g. Retry-After)
+	// CutBody, Truncate: body bytes kept; 0 means half (at least 1 for
+	// CutBody). Stall: body bytes sent before the stall (0: none).
+	// Trickle: bytes sent at a time (0: 1).
+	Keep int64
+	// Delay: how long. Stall: the longest stall (0: maxStall). Trickle:
+	// the pause before each piece.
+	Latency time.Duration
 	// Rewrite: called on the upstream's response (after Code is applied);
 	// req is the request as forwarded (the client's headers).
 	Rewrite func(req *http.Request, resp *http.Response)
@@ -223,7 +256,7 @@ func (r Rule) String() string {
 	if r.Action == Status || (r.Code != 0 && (r.Action == EchoAuth || r.Action == Rewrite)) {
 		fmt.Fprintf(&b, " %d", r.Code)
 	}
-	if r.Action == Delay {
+	if r.Action == Delay || (r.Latency > 0 && (r.Action == Stall || r.Action == Trickle)) {
 		fmt.Fprintf(&b, " %s", r.Latency)
 	}
 	if r.Every > 1 {
@@ -283,6 +316,17 @@ func EchoAuthResponses(code int) Rule { return Rule{Every: 1, Action: EchoAuth, 
 // RewriteResponses calls f on every response.
 func RewriteResponses(f func(req *http.Request, resp *http.Response)) Rule {
 	return Rule{Every: 1, Action: Rewrite, Rewrite: f}
+}
+
+// StallBodies sends the headers and the first keep bytes of every response
+// that has a body, then nothing until the client goes away (at most
+// maxStall). Restrict it with Only, Matching and Times.
+func StallBodies(keep int64) Rule { return Rule{Every: 1, Action: Stall, Keep: keep} }
+
+// TrickleBodies sends every response body that has one chunk bytes at a
+// time, pausing every before each piece.
+func TrickleBodies(chunk int64, every time.Duration) Rule {
+	return Rule{Every: 1, Action: Trickle, Keep: chunk, Latency: every}
 }
 
 // EchoAuthBody is the body EchoAuth sends: a registry-style JSON error
@@ -506,6 +550,10 @@ var errLose = errors.New("faultproxy: response lost on purpose")
 
 // errCut ends a cut body.
 var errCut = errors.New("faultproxy: body cut on purpose")
+
+// errSlowEnd ends a stalled or trickled body (the stall is over, the client
+// went away, or the proxy closed).
+var errSlowEnd = errors.New("faultproxy: slow body ended")
 
 type recordKey struct{}
 
@@ -861,6 +909,21 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 			fire.Rewrite(resp.Request, resp)
 		}
 		p.setStatus(rec, resp.StatusCode)
+	case Stall:
+		keep := max(fire.Keep, 0)
+		if resp.ContentLength > 0 && keep >= resp.ContentLength {
+			keep = resp.ContentLength - 1
+		}
+		hold := fire.Latency
+		if hold <= 0 {
+			hold = maxStall
+		}
+		resp.Body = &stallBody{rc: resp.Body, left: keep, hold: hold, ctx: resp.Request.Context(), closing: p.closing}
+		p.setStatus(rec, resp.StatusCode)
+	case Trickle:
+		resp.Body = &trickleBody{rc: resp.Body, chunk: max(fire.Keep, 1), every: fire.Latency,
+			ctx: resp.Request.Context(), closing: p.closing}
+		p.setStatus(rec, resp.StatusCode)
 	}
 	return nil
 }
@@ -925,3 +988,82 @@ func (c *cutBody) Read(b []byte) (int, error) {
 }
 
 func (c *cutBody) Close() error { return c.rc.Close() }
+
+// wait pauses d; false when ctx ended or closing closed first.
+func wait(ctx context.Context, closing <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-closing:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-closing:
+		return false
+	}
+}
+
+// stallBody yields left bytes, then blocks until hold passes, ctx ends (the
+// client went away) or the proxy closes, then fails, which makes the
+// ReverseProxy abort the connection.
+type stallBody struct {
+	rc      io.ReadCloser
+	left    int64
+	hold    time.Duration
+	ctx     context.Context
+	closing <-chan struct{}
+}
+
+func (s *stallBody) Read(b []byte) (int, error) {
+	if s.left > 0 {
+		if int64(len(b)) > s.left {
+			b = b[:s.left]
+		}
+		n, err := s.rc.Read(b)
+		s.left -= int64(n)
+		if err == io.EOF {
+			s.left = 0 // the upstream body was shorter: stall now
+		} else if err != nil {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+	wait(s.ctx, s.closing, s.hold)
+	return 0, errSlowEnd
+}
+
+func (s *stallBody) Close() error { return s.rc.Close() }
+
+// trickleBody yields the body chunk bytes at a time, pausing every before
+// each piece; it fails when ctx ends or the proxy closes.
+type trickleBody struct {
+	rc      io.ReadCloser
+	chunk   int64
+	every   time.Duration
+	ctx     context.Context
+	closing <-chan struct{}
+}
+
+func (t *trickleBody) Read(b []byte) (int, error) {
+	if !wait(t.ctx, t.closing, t.every) {
+		return 0, errSlowEnd
+	}
+	if int64(len(b)) > t.chunk {
+		b = b[:t.chunk]
+	}
+	return t.rc.Read(b)
+}
+
+func (t *trickleBody) Close() error { return t.rc.Close() }
