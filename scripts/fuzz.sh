@@ -6,7 +6,7 @@
 # <package>/testdata/fuzz/<FuzzXxx>/<hash> and printed here, so that a CI log
 # shows it; commit it as a seed once the bug is fixed.
 #
-#   scripts/fuzz.sh            # 10 s per target (15 targets: about 3 minutes)
+#   scripts/fuzz.sh            # 10 s per target (16 targets: about 3 minutes)
 #   scripts/fuzz.sh 60         # a longer session
 #
 # FUZZ_MINIMIZE_TIME (default 2s) bounds how long the fuzzer minimizes each

@@ -240,7 +240,7 @@ func TestTimeout(t *testing.T) {
 	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
 	start := time.Now()
 	_, err := Run(context.Background(), Request{Operation: OpList, Image: image, Timeout: 300 * time.Millisecond}, Env{})
-	if err == nil || !strings.Contains(err.Error(), "list: timed out after 300ms (--timeout): ") || !strings.Contains(err.Error(), "connect to") {
+	if err == nil || !strings.HasPrefix(err.Error(), "list: ") || strings.Count(err.Error(), "timed out after 300ms (--timeout)") != 1 || !strings.Contains(err.Error(), "connect to") {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {

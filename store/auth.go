@@ -81,7 +81,7 @@ func redactErrorBody(resp *http.Response, secrets *secret.Set) {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorDocument))
+	b, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorDocument))
 	resp.Body.Close()
 	red := []byte(secrets.Redact(string(b)))
 	// A JSON error document can spell a secret with escapes (\u002e for
@@ -93,10 +93,24 @@ func redactErrorBody(resp *http.Response, secrets *secret.Set) {
 			red = out
 		}
 	}
+	if readErr != nil {
+		// The answer broke off (a stall the idle watchdog ended, a cut
+		// connection, the command's deadline): whoever reads it must see
+		// that, not a short answer that looks whole.
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(red), errReader{readErr}))
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
+		return
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(red))
 	resp.ContentLength = int64(len(red))
 	resp.Header.Del("Content-Length")
 }
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // redactJSON redacts every string (keys included) of a decoded JSON value.
 func redactJSON(v any, secrets *secret.Set) any {
