@@ -147,3 +147,28 @@ func TestRedactErrorBody(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactErrorBodyKeepsReadError: an error answer whose body breaks off
+// fails its reader with that error after the bytes that came, redacted; it
+// does not pass for a short, whole answer.
+func TestRedactErrorBodyKeepsReadError(t *testing.T) {
+	t.Parallel()
+	broke := errors.New("registry sent no data")
+	inner := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		body := io.MultiReader(strings.NewReader(`{"errors":[{"code":"NAME_UNKNOWN","message":"tok-123456789`), errReader{broke})
+		return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: io.NopCloser(body)}, nil
+	})
+	w := &authWatch{inner: inner, secrets: secret.New("tok-123456789")}
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/v2/", nil)
+	resp, err := w.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if !errors.Is(err, broke) {
+		t.Errorf("read error %v, want %v", err, broke)
+	}
+	if strings.Contains(string(b), "tok-123456789") || !strings.Contains(string(b), secret.Placeholder) {
+		t.Errorf("bytes before the break: %q", b)
+	}
+}
