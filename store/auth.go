@@ -185,15 +185,5 @@ func cutRegistryError(err error) error {
 		return err
 	}
 	msg := strings.Replace(err.Error(), full, prefix+oneline.Cut(body, maxErrorBody), 1)
-	return &cutError{msg: msg, err: err}
+	return errdef.WithMessage(err, msg)
 }
-
-// cutError shows the cut message; the original stays reachable for
-// errors.Is/As only (nothing prints an unwrapped error).
-type cutError struct {
-	msg string
-	err error
-}
-
-func (e *cutError) Error() string { return e.msg }
-func (e *cutError) Unwrap() error { return e.err }

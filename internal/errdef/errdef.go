@@ -92,3 +92,22 @@ type wrapped struct {
 func (e *wrapped) Error() string        { return e.err.Error() }
 func (e *wrapped) Unwrap() error        { return e.err }
 func (e *wrapped) Is(target error) bool { return target == e.class }
+
+// WithMessage returns err shown as msg: errors.Is and errors.As still find
+// err's chain (its class, a *transport.Error), while whatever prints the
+// error sees msg only. It is how a message is redacted or cut without the
+// error losing what it is; nothing prints an unwrapped error.
+func WithMessage(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
+	return &shown{msg: msg, err: err}
+}
+
+type shown struct {
+	msg string
+	err error
+}
+
+func (e *shown) Error() string { return e.msg }
+func (e *shown) Unwrap() error { return e.err }

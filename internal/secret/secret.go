@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/internal/oneline"
 )
 
@@ -203,15 +204,5 @@ func (s *Set) Error(err error) error {
 	if red == msg {
 		return err
 	}
-	return &redacted{msg: red, err: err}
+	return errdef.WithMessage(err, red)
 }
-
-// redacted shows the redacted message; the original stays reachable for
-// errors.Is/As only (nothing prints an unwrapped error).
-type redacted struct {
-	msg string
-	err error
-}
-
-func (e *redacted) Error() string { return e.msg }
-func (e *redacted) Unwrap() error { return e.err }
