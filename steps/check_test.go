@@ -10,6 +10,7 @@ import (
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/internal/policy"
+	"github.com/manifesto-dev/manifesto/internal/secret"
 	"github.com/manifesto-dev/manifesto/internal/testimage"
 )
 
@@ -146,5 +147,27 @@ func TestCheckNeedsRequirements(t *testing.T) {
 	_, err := Run(context.Background(), Request{Operation: OpCheck, Image: image}, Env{})
 	if errdef.ExitCode(err) != errdef.ExitUsage {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCheckReasonsRedacted: a reason quotes the value it judged, and a
+// value may hold a secret of the run (a token a pipeline stored by
+// mistake): the reason leaves Run redacted, like errors and warnings.
+func TestCheckReasonsRedacted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	image := testimage.Image(t, testimage.Layout)
+	env := Env{Now: testimage.Clock(), Secrets: secret.New("S3cr3t-T0ken")}
+	if _, err := Run(ctx, Request{Operation: OpPut, Image: image, Key: "approval",
+		File: testimage.WriteValue(t, "a.json", `{"by": "S3cr3t-T0ken"}`)}, env); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, Request{Operation: OpCheck, Image: image, Policy: mustPolicy(t, "", `approval: value.by == "alice"`)}, env)
+	if errdef.ExitCode(err) != errdef.ExitPolicyNotMet || res.Check == nil {
+		t.Fatalf("check: %+v, %v", res.Check, err)
+	}
+	reason := res.Check.Requirements[0].Reason
+	if strings.Contains(reason, "S3cr3t-T0ken") || !strings.Contains(reason, secret.Placeholder) {
+		t.Errorf("reason %q", reason)
 	}
 }

@@ -30,6 +30,12 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		for i, w := range res.Warnings {
 			res.Warnings[i] = env.Secrets.Redact(w)
 		}
+		// check's reasons quote values read from the registry.
+		if res.Check != nil {
+			for i := range res.Check.Requirements {
+				res.Check.Requirements[i].Reason = env.Secrets.Redact(res.Check.Requirements[i].Reason)
+			}
+		}
 	}()
 	// After the store's warnings: nothing from the registry reaches the
 	// caller unchecked.
