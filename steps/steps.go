@@ -69,9 +69,8 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		}
 	}()
 	// Inside that prefix: "get k: timed out after 10m0s (--timeout): what
-	// was under way".
-	// An error that carries the deadline already says so where it
-	// happened ("read value of k: timed out after …").
+	// was under way". An error that carries the deadline already says so
+	// where it happened ("read value of k: timed out after …").
 	defer func() {
 		if err != nil && !errors.Is(err, timedOut) && errors.Is(context.Cause(ctx), timedOut) {
 			err = fmt.Errorf("%w: %v", timedOut, err)
