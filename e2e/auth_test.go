@@ -9,29 +9,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
 )
-
-// pushImageWith pushes a small random image to ref with the given remote
-// options (credentials, transport).
-func pushImageWith(t *testing.T, ref string, opts ...remote.Option) {
-	t.Helper()
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img, opts...); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // refusal reports whether stderr carries the registry's reason for a
 // refused request.

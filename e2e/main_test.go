@@ -97,6 +97,12 @@ func cleanEnv() []string {
 // pushImage pushes a small random image to ref and returns its digest.
 func pushImage(t *testing.T, ref string) v1.Hash {
 	t.Helper()
+	return pushImageWith(t, ref)
+}
+
+// pushImageWith is pushImage with remote options (credentials, transport).
+func pushImageWith(t *testing.T, ref string, opts ...remote.Option) v1.Hash {
+	t.Helper()
 	img, err := random.Image(512, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +111,7 @@ func pushImage(t *testing.T, ref string) v1.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := remote.Write(r, img, opts...); err != nil {
 		t.Fatal(err)
 	}
 	d, err := img.Digest()
