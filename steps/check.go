@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
-	"github.com/manifesto-dev/manifesto/internal/mediatype"
 	"github.com/manifesto-dev/manifesto/internal/policy"
 	"github.com/manifesto-dev/manifesto/store"
 )
@@ -99,7 +98,7 @@ func check(ctx context.Context, t *store.Target, tb trustBackend, repo string, v
 		if !done {
 			var err error
 			if v, err = newestVersion(ctx, t, tb, repo, verify, r.Key, needValue[r.Key], res); err != nil {
-				return fmt.Errorf("check %s: %w", r.Key, err)
+				return fmt.Errorf("key %s: %w", r.Key, err)
 			}
 			versions[r.Key] = v
 		}
@@ -181,11 +180,8 @@ func newestVersion(ctx context.Context, t *store.Target, tb trustBackend, repo s
 			}
 		}
 	}
-	if v.MediaType != "" && !mediatype.Valid(v.MediaType) {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("entry %s of key %q has an invalid media type %s in the registry; reported as unknown",
-			v.Digest, key, quoteShort(v.MediaType)))
-		v.MediaType = ""
-	}
+	// Before the value is parsed by it or an expression sees it.
+	checkMediaType(res, v.Digest, key, &v.MediaType)
 	return v, nil
 }
 

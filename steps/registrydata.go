@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/manifesto-dev/manifesto/internal/mediatype"
-	"github.com/manifesto-dev/manifesto/store"
 )
 
 // checkRegistryData applies put's media type rule (package mediatype) to the
@@ -19,20 +18,25 @@ import (
 // The other registry strings that reach outputs are checked by the store:
 // keys (store.CheckKey), digests (parsed), created and size (parsed).
 func checkRegistryData(r *Result) {
-	check := func(e *store.Entry) {
-		if e.MediaType == "" || mediatype.Valid(e.MediaType) {
-			return
-		}
-		r.Warnings = append(r.Warnings, fmt.Sprintf("entry %s of key %q has an invalid media type %s in the registry; reported as unknown",
-			e.Digest, e.Key, quoteShort(e.MediaType)))
-		e.MediaType = ""
-	}
 	if r.Entry != nil {
-		check(r.Entry)
+		checkMediaType(r, r.Entry.Digest, r.Entry.Key, &r.Entry.MediaType)
 	}
 	for i := range r.Entries {
-		check(&r.Entries[i])
+		e := &r.Entries[i]
+		checkMediaType(r, e.Digest, e.Key, &e.MediaType)
 	}
+}
+
+// checkMediaType is the rule for one media type read from the registry
+// (entry digest of key): kept when it passes put's rule, else made ""
+// with a warning on r.
+func checkMediaType(r *Result, digest, key string, mt *string) {
+	if *mt == "" || mediatype.Valid(*mt) {
+		return
+	}
+	r.Warnings = append(r.Warnings, fmt.Sprintf("entry %s of key %q has an invalid media type %s in the registry; reported as unknown",
+		digest, key, quoteShort(*mt)))
+	*mt = ""
 }
 
 // quoteShort is s Go-quoted (control characters and invalid UTF-8
