@@ -16,13 +16,7 @@ func TestStepCheckInputs(t *testing.T) {
 	if err := os.WriteFile(ws.abs("gate.yaml"), []byte("require:\n  - key: seccomp\n  - {key: test-results, expr: value.failed == 0, max_age: 72h}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := func(kv ...string) map[string]string {
-		out := env(ghEnv, map[string]string{"GITHUB_WORKSPACE": ws.dir})
-		for i := 0; i < len(kv); i += 2 {
-			out["INPUT_"+strings.ToUpper(kv[i])] = kv[i+1]
-		}
-		return out
-	}
+	m := ws.github
 	tests := []struct {
 		name        string
 		env         map[string]string

@@ -53,6 +53,16 @@ func newStepWS(t *testing.T) stepWS {
 	return ws
 }
 
+// github is the environment of a GitHub Actions step in ws with the given
+// inputs (name, value pairs) as INPUT_ variables.
+func (ws stepWS) github(kv ...string) map[string]string {
+	out := env(ghEnv, map[string]string{"GITHUB_WORKSPACE": ws.dir})
+	for i := 0; i < len(kv); i += 2 {
+		out["INPUT_"+strings.ToUpper(kv[i])] = kv[i+1]
+	}
+	return out
+}
+
 // basic is the base64 "user:pass" of HTTP Basic auth.
 func basic(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
@@ -344,13 +354,7 @@ func TestStepSingleOperation(t *testing.T) {
 	if err := os.MkdirAll(ws.abs("out"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	m := func(kv ...string) map[string]string {
-		out := env(ghEnv, map[string]string{"GITHUB_WORKSPACE": ws.dir})
-		for i := 0; i < len(kv); i += 2 {
-			out["INPUT_"+strings.ToUpper(kv[i])] = kv[i+1]
-		}
-		return out
-	}
+	m := ws.github
 	tests := []struct {
 		name string
 		env  map[string]string
