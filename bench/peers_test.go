@@ -4,7 +4,7 @@ package bench
 //
 // manifesto against the two peer CLIs that can store the same thing, oras
 // (v1.3.6, scripts/install-oras.sh) and regctl (regclient v0.11.7,
-// bench/install-regctl.sh), on two registries started in the same run:
+// scripts/install-regctl.sh), on two registries started in the same run:
 //
 //   - "distribution": the real CNCF Distribution v3.1.2 process
 //     (internal/testregistry), which has no referrers API, so every tool
@@ -158,7 +158,7 @@ func setupPeers(b *testing.B) *peerEnv {
 		work:   work,
 		values: filepath.Join(work, "values"),
 		oras:   findPeer(b, "oras", "MANIFESTO_ORAS_BIN", "scripts/install-oras.sh"),
-		regctl: findPeer(b, "regctl", "MANIFESTO_REGCTL_BIN", "bench/install-regctl.sh"),
+		regctl: findPeer(b, "regctl", "MANIFESTO_REGCTL_BIN", "scripts/install-regctl.sh"),
 		outDir: os.Getenv("MANIFESTO_BENCH_OUT"),
 	}
 	if err := os.MkdirAll(pe.values, 0o755); err != nil {

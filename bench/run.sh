@@ -40,7 +40,7 @@ install() { # script → path of the binary (its last line of output)
 registry_bin="$(install scripts/install-registry.sh)"
 crane_bin="$(install bench/install-crane.sh)"
 oras_bin="$(install scripts/install-oras.sh)"
-regctl_bin="$(install bench/install-regctl.sh)"
+regctl_bin="$(install scripts/install-regctl.sh)"
 export MANIFESTO_REGISTRY_BIN="${registry_bin}" MANIFESTO_CRANE_BIN="${crane_bin}" \
 	MANIFESTO_ORAS_BIN="${oras_bin}" MANIFESTO_REGCTL_BIN="${regctl_bin}"
 

@@ -48,8 +48,9 @@ type ProcessSpec struct {
 	// process from any other listening on the same port.
 	Config func(addr, ident string) ([]byte, error)
 	// Args returns the command-line arguments given the configuration
-	// file's path.
-	Args func(configPath string) []string
+	// file's path and the address to listen on (for servers configured by
+	// flags rather than by the file).
+	Args func(configPath, addr string) []string
 	// Env is the environment of the process (see EnvWithout); nil means
 	// the test's own.
 	Env []string
@@ -221,7 +222,7 @@ func startOnce(t testing.TB, spec *ProcessSpec, attempt int) (p *Process, retry 
 		logs:        NewBuffer(OutputCap),
 		done:        make(chan struct{}),
 	}
-	p.cmd = exec.Command(spec.Bin, spec.Args(cfgPath)...)
+	p.cmd = exec.Command(spec.Bin, spec.Args(cfgPath, addr)...)
 	p.cmd.Dir = spec.Dir
 	p.cmd.Env = spec.Env
 	p.cmd.Stdout = p.logs

@@ -93,7 +93,7 @@ func fakeSpec(t *testing.T, mode string) ProcessSpec {
 		Config: func(addr, ident string) ([]byte, error) {
 			return json.Marshal(fakeConfig{Addr: addr, Ident: ident, Mode: mode})
 		},
-		Args:      func(cfgPath string) []string { return []string{"-config", cfgPath} },
+		Args:      func(cfgPath, _ string) []string { return []string{"-config", cfgPath} },
 		Env:       append(EnvWithout(fakeServerEnv, "FAKE_ECHO"), fakeServerEnv+"=1", "FAKE_ECHO=from-spec"),
 		ReadyPath: "/ready",
 		Ready: func(p *Process) bool {

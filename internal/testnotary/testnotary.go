@@ -84,7 +84,7 @@ func processSpec(t testing.TB) testbin.ProcessSpec {
 		Dir:        t.TempDir(),
 		ConfigFile: "server-%d.json",
 		Config:     func(addr, _ string) ([]byte, error) { return Config(addr), nil },
-		Args:       func(cfgPath string) []string { return []string{"-config", cfgPath} },
+		Args:       func(cfgPath, _ string) []string { return []string{"-config", cfgPath} },
 		Env:        processEnv(),
 		ReadyPath:  healthPath,
 		Ready:      ready,

@@ -126,7 +126,7 @@ func processSpec(t testing.TB, s settings) (testbin.ProcessSpec, *Registry) {
 		Config: func(addr, ident string) ([]byte, error) {
 			return []byte(config(addr, rootDir(dir), ident, testbin.RandomHex(32)) + tlsBlock + extra), nil
 		},
-		Args:      func(cfgPath string) []string { return []string{"serve", cfgPath} },
+		Args:      func(cfgPath, _ string) []string { return []string{"serve", cfgPath} },
 		Env:       processEnv(),
 		ReadyPath: "/v2/",
 		Ready: func(p *testbin.Process) bool {

@@ -7,6 +7,10 @@
 #   TOOL_MODULE    package to `go install`, e.g. oras.land/oras/cmd/oras
 #   TOOL_VERSION   e.g. v1.3.6
 #   TOOL_DURATION  how long a cold build takes, for the log ("about a minute")
+#   TOOL_VIA_MODULE  optional, 1: build inside a throw-away module that
+#                  requires TOOL_MODULE@TOOL_VERSION ('go get', then 'go
+#                  build'), for modules 'go install pkg@version' refuses
+#                  (the proxy answers 403 to its deprecation lookup)
 # and defines tool_version_ok, which succeeds when "${bin}" is the right
 # version. Builds use only the Go module proxy; the binary goes to
 #   ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin/<name>
@@ -53,8 +57,14 @@ go_tool_install() {
 	go_tool_tmpdir
 	(
 		cd "${tmp_dir}" || exit 1
-		GOBIN="${tmp_dir}" GOFLAGS="$(go_tool_goflags)" GO111MODULE=on GOWORK=off CGO_ENABLED=0 \
-			go install "${TOOL_MODULE}@${TOOL_VERSION}" >&2
+		export GOFLAGS="$(go_tool_goflags)" GO111MODULE=on GOWORK=off CGO_ENABLED=0
+		if [[ "${TOOL_VIA_MODULE:-}" == 1 ]]; then
+			go mod init manifesto.local/build-tool >&2 &&
+				go get "${TOOL_MODULE}@${TOOL_VERSION}" >&2 &&
+				go build -o "${tmp_dir}/${TOOL_NAME}" "${TOOL_MODULE}" >&2
+		else
+			GOBIN="${tmp_dir}" go install "${TOOL_MODULE}@${TOOL_VERSION}" >&2
+		fi
 	)
 	mv -f "${tmp_dir}/${TOOL_NAME}" "${bin}"
 	if ! tool_version_ok; then

@@ -5,6 +5,8 @@
 #   MANIFESTO_REGISTRY_BIN       CNCF Distribution (integration tests)
 #   MANIFESTO_ORAS_BIN           oras, the peer tool (e2e interop)
 #   MANIFESTO_NOTARY_SERVER_BIN  notary-server (trust/notary, e2e)
+#   MANIFESTO_REGCTL_BIN         regctl, the other peer tool (e2e interop)
+#   MANIFESTO_OLAREG_BIN         olareg, a registry with the referrers API
 #   MANIFESTO_COSIGN_BIN         cosign v3 (e2e Sigstore interop)
 # Run from the repository root.
 
@@ -23,4 +25,6 @@ test_tool() {
 test_tool MANIFESTO_REGISTRY_BIN scripts/install-registry.sh
 test_tool MANIFESTO_ORAS_BIN scripts/install-oras.sh
 test_tool MANIFESTO_NOTARY_SERVER_BIN scripts/install-notary.sh
+test_tool MANIFESTO_REGCTL_BIN scripts/install-regctl.sh
+test_tool MANIFESTO_OLAREG_BIN scripts/install-olareg.sh
 test_tool MANIFESTO_COSIGN_BIN scripts/install-cosign.sh
