@@ -70,7 +70,7 @@ type IndexedJSON struct {
 // public contract:
 //
 //	entry   = {"key": string, "digest": string, "mediaType": string,
-//	           "size": int (-1 = unknown), "created": RFC 3339 UTC string}
+//	           "size": int (-1 = unknown), "created": RFC 3339 UTC string, "" when the entry has none}
 //	list    = [entry, ...]              newest entry per key, sorted by key
 //	history = [entry, ...]              every version, newest first
 //	put     = entry + {"subject": string}
@@ -120,13 +120,18 @@ func JSON(w io.Writer, r steps.Result) error {
 }
 
 func entryJSON(e store.Entry) EntryJSON {
-	return EntryJSON{
+	j := EntryJSON{
 		Key:       e.Key,
 		Digest:    e.Digest,
 		MediaType: e.MediaType,
 		Size:      e.Size,
-		Created:   e.Created.UTC().Format(time.RFC3339Nano),
 	}
+	if !e.Created.IsZero() {
+		// An entry without a creation time (regctl writes none) shows
+		// "" (README "Entries without a creation time").
+		j.Created = e.Created.UTC().Format(time.RFC3339Nano)
+	}
+	return j
 }
 
 // entriesJSON converts es; the result is never nil, so it encodes as [].

@@ -32,6 +32,8 @@ type Layer struct {
 // or the fallback index with a durable trace tag, so concurrent writers lose
 // nothing. It returns the artifact manifest's descriptor.
 func (t *Target) Attach(ctx context.Context, to v1.Descriptor, a Artifact) (v1.Descriptor, error) {
+	// What attach reads goes out while the layers upload.
+	defer t.b.prefetch(ctx, to)()
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,

@@ -36,11 +36,21 @@ type registryClient struct {
 	repo   name.Repository
 	client *http.Client
 	scheme string
+	auth   *lazyAuth
+}
+
+// connectErr names the registry as unreached when it has not answered yet:
+// the first request of a command is also its connection.
+func (r *registryClient) connectErr(err error) error {
+	if err == nil || r.auth == nil || r.auth.hasAnswered() {
+		return err
+	}
+	return fmt.Errorf("connect to %s: %w", r.repo.RegistryStr(), err)
 }
 
 // newRegistry authenticates to ref's registry for the given scope
 // (transport.PullScope, PushScope, DeleteScope).
-func newRegistry(ctx context.Context, ref name.Reference, o *options, scope string) (*registryClient, error) {
+func newRegistry(_ context.Context, ref name.Reference, o *options, scope string) (*registryClient, error) {
 	repo := ref.Context()
 	auth, err := o.authenticator(repo)
 	if err != nil {
@@ -62,19 +72,10 @@ func newRegistry(ctx context.Context, ref name.Reference, o *options, scope stri
 	rt = &httpsOnly{inner: rt, allowHTTP: o.plainHTTP}
 	rt = &authWatch{inner: rt, secrets: o.secrets}
 	rt = transport.NewUserAgent(rt, o.userAgent)
-	var t http.RoundTripper
-	err = retry(ctx, func() error {
-		var err error
-		t, err = transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(scope)})
-		if err != nil && retryablePing(err) {
-			return retryLater(err, 0)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, classify(fmt.Errorf("connect to %s: %w", repo.RegistryStr(), err))
-	}
-	return &registryClient{repo: repo, client: &http.Client{Transport: t}, scheme: repo.Scheme()}, nil
+	// No handshake here: authentication is set up by the first request's
+	// challenge, if any (lazyauth.go).
+	la := newLazyAuth(repo.Registry, auth, rt, []string{repo.Scope(scope)})
+	return &registryClient{repo: repo, client: &http.Client{Transport: la}, scheme: repo.Scheme(), auth: la}, nil
 }
 
 // authenticator picks explicit credentials, else the default keychain

@@ -55,13 +55,43 @@ type Entry struct {
 	// ManifestSize is the size of the entry manifest (what a signature
 	// binds together with Digest), when known.
 	ManifestSize int64 `json:"-"`
+	// listedAt orders an entry without a creation time (Created zero):
+	// see undatedOrder.
+	listedAt time.Time
 }
 
 // Newer reports whether a sorts before b in "newest first" order, the rule
 // of package newest (later Created first, then the larger digest), so that
-// every reader picks the same winner.
+// every reader picks the same winner. An entry without a creation time
+// (regctl writes none) is ordered by its place in the listing
+// (undatedOrder).
 func Newer(a, b Entry) bool {
-	return newest.Compare(a.Created, a.Digest, b.Created, b.Digest) < 0
+	return newest.Compare(a.orderTime(), a.Digest, b.orderTime(), b.Digest) < 0
+}
+
+func (e Entry) orderTime() time.Time {
+	if e.Created.IsZero() {
+		return e.listedAt
+	}
+	return e.Created
+}
+
+// undatedOrder places the entries without a creation time, given in listing
+// order (the referrers listing's, or the fallback index's, which is the
+// order entries were added), by their position: such an entry counts as
+// one nanosecond newer than the entry listed just before it (the zero time
+// for the first). So an undated entry listed after a dated one is newer
+// than it, undated entries among themselves keep their listing order
+// (later is newer), and dated entries keep their own times. README
+// "Entries without a creation time".
+func undatedOrder(es []Entry) {
+	var prev time.Time
+	for i := range es {
+		if es[i].Created.IsZero() {
+			es[i].listedAt = prev.Add(time.Nanosecond)
+		}
+		prev = es[i].orderTime()
+	}
 }
 
 // MediaTypeFor infers a value's media type from its file name; the fallback is

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -92,28 +95,76 @@ func (m *remoteBackend) fallbackIndex(ctx context.Context, subject v1.Hash) (*re
 	return idx, false, nil
 }
 
-// fallbackView reads the index and the trace tags. Traced entries the index
-// lacks are fetched (one manifest each) to learn their annotations; index
-// entries of ours with no trace are checked to still exist (a HEAD each),
-// so that an entry deleted while a stale writer re-listed it is not shown.
-//
-// checkAll extends the existence check to untraced descriptors of other
-// tools, needed after a registry (CNCF Distribution does) refused an index
-// listing a manifest that no longer exists.
-//
-// known are descriptors the caller has already (the entry it is adding):
-// their traces need no fetch.
-func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, checkAll bool, known []v1.Descriptor) (*fallbackState, error) {
-	idx, aliased, err := m.fallbackIndex(ctx, subject)
+// fallbackRead is one raw read of the fallback bookkeeping: the index and
+// the trace tag listing, fetched at once (two requests in parallel, one
+// round trip on the critical path).
+type fallbackRead struct {
+	index   *referrerIndex
+	aliased bool
+	tags    []string
+}
+
+// readFallback reads the index and lists the trace tags in parallel.
+func (m *remoteBackend) readFallback(ctx context.Context, subject v1.Hash) (*fallbackRead, error) {
+	var (
+		rd           fallbackRead
+		idxErr, tErr error
+		wg           sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rd.index, rd.aliased, idxErr = m.fallbackIndex(ctx, subject)
+	}()
+	rd.tags, tErr = m.r.tagsAfter(ctx, fallbackTag(subject)+traceInfix)
+	wg.Wait()
+	if idxErr != nil {
+		return nil, idxErr
+	}
+	if tErr != nil {
+		return nil, fmt.Errorf("list entry traces: %w", tErr)
+	}
+	return &rd, nil
+}
+
+// viewOptions say how much a view checks.
+type viewOptions struct {
+	// verify: index entries of ours with no trace are checked to still
+	// exist (a HEAD each, in parallel), so that an entry deleted while a
+	// stale writer re-listed it is dropped from the index. Writers verify;
+	// readers do not (issue 14: the cost of get and list must not grow with
+	// untraced entries): a reader judges an entry by what it fetches — get
+	// skips a listed entry whose manifest is gone (WarnEntryGone) — and the
+	// next put drops it from the index.
+	verify bool
+	// checkAll extends verify to untraced descriptors of other tools,
+	// needed after a registry (CNCF Distribution does) refused an index
+	// listing a manifest that no longer exists.
+	checkAll bool
+	// known are descriptors the caller has already (the entry it is
+	// adding): their traces need no fetch.
+	known []v1.Descriptor
+}
+
+// parallelFetches bounds the requests a view sends at once.
+const parallelFetches = 8
+
+// fallbackView reads the index and the trace tags and builds the view.
+func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, o viewOptions) (*fallbackState, error) {
+	rd, err := m.readFallback(ctx, subject)
 	if err != nil {
 		return nil, err
 	}
-	st := &fallbackState{index: idx, aliased: aliased, ghosts: map[v1.Hash]bool{}}
+	return m.buildView(ctx, subject, rd, o)
+}
+
+// buildView turns a raw read into the view: traced entries the index lacks
+// are fetched (one manifest each, in parallel) to learn their annotations;
+// with o.verify, untraced index entries are checked (viewOptions).
+func (m *remoteBackend) buildView(ctx context.Context, subject v1.Hash, rd *fallbackRead, o viewOptions) (*fallbackState, error) {
+	idx := rd.index
+	st := &fallbackState{index: idx, aliased: rd.aliased, ghosts: map[v1.Hash]bool{}}
 	prefix := fallbackTag(subject) + traceInfix
-	tags, err := m.r.tagsAfter(ctx, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("list entry traces: %w", err)
-	}
 	indexed := map[string]bool{}
 	for _, d := range idx.Descriptors() {
 		if len(d.Digest.Hex) >= 40 {
@@ -121,39 +172,79 @@ func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, check
 		}
 	}
 	tracedHex := map[string]bool{}
-	for _, tag := range tags {
+	var fetch []string
+	for _, tag := range rd.tags {
 		short := strings.TrimPrefix(tag, prefix)
 		tracedHex[short] = true
 		if indexed[short] {
 			continue
 		}
-		if d, ok := knownByPrefix(known, short); ok {
+		if d, ok := knownByPrefix(o.known, short); ok {
 			st.traced = append(st.traced, d)
 			continue
 		}
-		d, err := m.tracedDescriptor(ctx, subject, tag)
+		fetch = append(fetch, tag)
+	}
+	found := make([]*v1.Descriptor, len(fetch))
+	err := forEach(ctx, len(fetch), func(ctx context.Context, i int) error {
+		d, err := m.tracedDescriptor(ctx, subject, fetch[i])
 		if errors.Is(err, errdef.ErrNotFound) {
-			continue // deleted between the listing and now
+			return nil // deleted between the listing and now
 		}
-		if err != nil {
-			return nil, err
-		}
+		found[i] = d
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range found {
 		if d != nil {
 			st.traced = append(st.traced, *d)
 		}
 	}
+	if !o.verify {
+		return st, nil
+	}
+	var check []v1.Hash
 	for _, d := range idx.Descriptors() {
-		if (!managed(d.ArtifactType) && !checkAll) || len(d.Digest.Hex) < 40 || tracedHex[d.Digest.Hex[:40]] {
+		if (!managed(d.ArtifactType) && !o.checkAll) || len(d.Digest.Hex) < 40 || tracedHex[d.Digest.Hex[:40]] {
 			continue
 		}
-		// Ours but untraced: attached by another tool, or deleted. Check.
-		if _, err := m.r.headManifest(ctx, d.Digest.String()); errors.Is(err, errdef.ErrNotFound) {
-			st.ghosts[d.Digest] = true
-		} else if err != nil {
-			return nil, err
+		check = append(check, d.Digest)
+	}
+	gone := make([]bool, len(check))
+	err = forEach(ctx, len(check), func(ctx context.Context, i int) error {
+		// Ours but untraced: attached by another tool, or deleted.
+		_, err := m.r.headManifest(ctx, check[i].String())
+		if errors.Is(err, errdef.ErrNotFound) {
+			gone[i] = true
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, g := range gone {
+		if g {
+			st.ghosts[check[i]] = true
 		}
 	}
 	return st, nil
+}
+
+// forEach runs f for 0..n-1, parallelFetches at a time, and returns the
+// first error (the others are cancelled).
+func forEach(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelFetches)
+	for i := range n {
+		g.Go(func() error { return f(gctx, i) })
+	}
+	return g.Wait()
 }
 
 // missingChild reports whether a refused index PUT names a listed manifest
@@ -189,8 +280,10 @@ func (m *remoteBackend) tracedDescriptor(ctx context.Context, subject v1.Hash, t
 		return nil, err
 	}
 	var mf v1.Manifest
+	// Entries of other tools that repair adopted may carry no artifact
+	// type of ours, only the key annotation.
 	if jsonErr := json.Unmarshal(b, &mf); jsonErr != nil || mf.Subject == nil || mf.Subject.Digest != subject ||
-		!managed(mf.ArtifactType) || !strings.HasSuffix(tag, d.Digest.Hex[:40]) {
+		(!managed(mf.ArtifactType) && mf.Annotations[AnnotationKey] == "") || !strings.HasSuffix(tag, d.Digest.Hex[:40]) {
 		return nil, nil
 	}
 	return &v1.Descriptor{
@@ -202,14 +295,34 @@ func (m *remoteBackend) tracedDescriptor(ctx context.Context, subject v1.Hash, t
 	}, nil
 }
 
+// Index size: CNCF Distribution refuses a manifest over 4 MiB
+// (maxIndexBytes), which caps the entries one image can have on a registry
+// without the referrers API (README "How many entries an image holds").
+// A put warns once the index passes half of that (WarnIndexLarge).
+const (
+	maxIndexBytes  = 4 << 20
+	warnIndexBytes = maxIndexBytes / 2
+)
+
+// IndexCeiling is about how many entries (manifesto's own, today's
+// annotations) one image's fallback index holds on CNCF Distribution v3
+// before the registry refuses it as too large, as measured by
+// bench/ceiling_test.go.
+const IndexCeiling = 12000
+
 // mergeFallback brings the fallback index to contain add and every traced
 // entry, and none of remove, looping until a fresh read confirms it. When
 // it cannot, it returns a warning (WarnIndexAliased or
-// WarnIndexUnconfirmed) and no error.
-func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool) (*Warning, error) {
+// WarnIndexUnconfirmed) and no error; an index past warnIndexBytes gives a
+// WarnIndexLarge warning. pre, when not nil, is a read made before the
+// caller's own writes (in parallel with its uploads): the first attempt
+// merges into it instead of reading again, the confirmation read follows
+// the write as always.
+func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool, pre *fallbackRead) (*Warning, error) {
 	tag := fallbackTag(subject.Digest)
 	deadline := time.Now().Add(mergeDeadline)
 	checkAll := false
+	var large *Warning
 	for attempt := 0; attempt < mergeAttempts && time.Now().Before(deadline); attempt++ {
 		if attempt > 1 {
 			// A write did not stick: let the writers we race land before
@@ -219,7 +332,15 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 				return nil, err
 			}
 		}
-		st, err := m.fallbackView(ctx, subject.Digest, checkAll, add)
+		o := viewOptions{verify: true, checkAll: checkAll, known: add}
+		var st *fallbackState
+		var err error
+		if pre != nil {
+			st, err = m.buildView(ctx, subject.Digest, pre, o)
+			pre = nil
+		} else {
+			st, err = m.fallbackView(ctx, subject.Digest, o)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -241,11 +362,15 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 			changed = true
 		}
 		if !changed {
-			return nil, nil
+			return large, nil
 		}
 		b, err := idx.Marshal()
 		if err != nil {
 			return nil, err
+		}
+		if len(b) > warnIndexBytes && large == nil && len(add) > 0 {
+			large = &Warning{Kind: WarnIndexLarge,
+				Msg: fmt.Sprintf("the fallback index %s lists %d entries (%d KiB), past half of what CNCF Distribution accepts (%d MiB, about %d entries); remove old versions with `manifesto prune` before puts start failing", tag, len(idx.Descriptors()), len(b)>>10, maxIndexBytes>>20, IndexCeiling)}
 		}
 		if _, err := m.r.putManifest(ctx, tag, types.OCIImageIndex, b); err != nil {
 			var terr *transport.Error

@@ -380,10 +380,6 @@ func TestHTTPSOnly(t *testing.T) {
 	}
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 // referrersPage renders a referrers index of n distinct entry descriptors,
 // each with an annotation of pad bytes.
 func referrersPage(n, pad int) []byte {

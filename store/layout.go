@@ -390,3 +390,6 @@ func filterDescriptors(ds []v1.Descriptor, keep func(v1.Descriptor) bool) []v1.D
 	}
 	return out
 }
+
+// prefetch has nothing to read ahead in a layout.
+func (l *layoutBackend) prefetch(context.Context, v1.Descriptor) (wait func()) { return func() {} }

@@ -1,11 +1,17 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -37,6 +43,10 @@ type remoteBackend struct {
 	ref name.Reference
 	// capability holds a referrersCapability, discovered once.
 	capability atomic.Int32
+	// resolved is the manifest resolve read (the subject's).
+	resolved []byte
+	// pre is the read a put started in parallel with its uploads.
+	pre *prefetched
 }
 
 func openRemote(ctx context.Context, ref name.Reference, o *options) (*remoteBackend, error) {
@@ -68,33 +78,29 @@ func (m *remoteBackend) learn(supported bool) {
 	m.capability.Store(int32(c))
 }
 
+// resolve reads the reference's manifest in one request (a GET with every
+// manifest type accepted; a HEAD first would be one more sequential round
+// trip, and pickPlatform needs the bytes anyway). The bytes are kept for
+// manifest.
 func (m *remoteBackend) resolve(ctx context.Context) (v1.Descriptor, error) {
 	id := m.ref.Identifier()
-	d, err := m.r.headManifest(ctx, id)
+	b, d, err := m.r.getManifest(ctx, id, manifestAccept, manifestLimit)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return v1.Descriptor{}, errdef.WithClass(fmt.Errorf("image %s not found", m.ref.Name()), errdef.ErrNotFound)
 	}
 	if err != nil {
-		return v1.Descriptor{}, err
+		return v1.Descriptor{}, m.r.connectErr(err)
 	}
-	want, byDigest := m.ref.(name.Digest)
-	switch {
-	case byDigest && d.Digest.Algorithm != "" && d.Digest.String() != want.DigestStr():
-		return v1.Descriptor{}, invalidf("registry answered %s for %s", d.Digest, want.DigestStr())
-	case d.Digest.Algorithm == "" || d.MediaType == "" || d.Size <= 0:
-		// The HEAD answer is incomplete: read the manifest itself.
-		_, d, err = m.r.getManifest(ctx, id, manifestAccept, manifestLimit)
-		if err != nil {
-			return v1.Descriptor{}, err
-		}
-	}
-	if byDigest {
-		d.Digest, _ = v1.NewHash(want.DigestStr())
-	}
+	m.resolved = b
 	return d, nil
 }
 
 func (m *remoteBackend) manifest(ctx context.Context, h v1.Hash) ([]byte, error) {
+	if m.resolved != nil {
+		if got, _, _ := v1.SHA256(bytes.NewReader(m.resolved)); got == h {
+			return m.resolved, nil
+		}
+	}
 	b, _, err := m.r.getManifest(ctx, h.String(), manifestAccept, manifestLimit)
 	return b, err
 }
@@ -115,22 +121,82 @@ func (m *remoteBackend) blob(ctx context.Context, d v1.Descriptor) (io.ReadClose
 	return m.r.openBlob(ctx, d.Digest, d.Size)
 }
 
+// prefetched is what a put reads while its blobs upload: the referrers
+// capability and, unless the registry has the API, the fallback state.
+type prefetched struct {
+	subject v1.Hash
+	done    chan struct{}
+	read    *fallbackRead // nil when the read failed or was not needed
+}
+
+// prefetch starts, in parallel with the caller's uploads, what attach
+// will need (issue 14: these round trips leave the critical path): the
+// referrers probe when the capability is unknown, and the fallback
+// index and trace listing when the registry may lack the API. A failure
+// here costs nothing: attach then reads as it would have.
+func (m *remoteBackend) prefetch(ctx context.Context, subject v1.Descriptor) (wait func()) {
+	if m.known() == referrersSupported {
+		return func() {}
+	}
+	p := &prefetched{subject: subject.Digest, done: make(chan struct{})}
+	m.pre = p
+	go func() {
+		defer close(p.done)
+		var wg sync.WaitGroup
+		if m.known() == referrersUnknown {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, ok, err := m.r.referrersAPI(ctx, subject.Digest); err == nil {
+					m.learn(ok)
+				}
+			}()
+		}
+		if rd, err := m.readFallback(ctx, subject.Digest); err == nil {
+			p.read = rd
+		}
+		wg.Wait()
+	}()
+	return func() { <-p.done }
+}
+
+// takePrefetched returns the prefetched fallback read of subject, once.
+func (m *remoteBackend) takePrefetched(subject v1.Hash) *fallbackRead {
+	p := m.pre
+	if p == nil || p.subject != subject {
+		return nil
+	}
+	<-p.done
+	m.pre = nil
+	return p.read
+}
+
 func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) ([]Warning, error) {
-	ack, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b)
-	if err != nil {
-		return nil, err
-	}
-	if ack {
-		m.learn(true)
-		return nil, nil
-	}
-	if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
-		return nil, err
+	pre := m.takePrefetched(subject.Digest)
+	if m.known() == referrersUnsupported {
+		// No referrers API: the entry manifest is pushed once, under its
+		// trace tag (a manifest PUT by tag stores it by digest too), not
+		// by digest and then by tag: one sequential round trip less.
+		if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
+			return nil, err
+		}
+	} else {
+		ack, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b)
+		if err != nil {
+			return nil, err
+		}
+		if ack {
+			m.learn(true)
+			return nil, m.confirmListed(ctx, subject, b, d)
+		}
+		if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
+			return nil, err
+		}
 	}
 	// From here the entry is stored and found by every manifesto reader:
 	// the index is a cache for other tools, so failing to update it is a
 	// warning, not a failed put.
-	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil)
+	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil, pre)
 	if err != nil && ctx.Err() == nil {
 		return []Warning{{Kind: WarnIndexNotUpdated, Err: err,
 			Msg: fmt.Sprintf("entry %s is stored, but the fallback index %s was not updated (%v); manifesto finds the entry through its trace tag; run `manifesto repair` later for other tools", d.Digest, fallbackTag(subject.Digest), err)}}, nil
@@ -142,6 +208,47 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 		return []Warning{*warn}, nil
 	}
 	return nil, nil
+}
+
+// Confirmation on registries with the referrers API (issue 11, "a put that
+// says ok is there"): a registry acknowledging the PUT is not enough —
+// olareg v0.2.2 under 16 concurrent puts acknowledged every one and listed
+// 5–14 of them. attach reads the referrers listing until it shows the
+// entry, sending the manifest again while it does not, within these bounds.
+const (
+	confirmRounds = 6
+	confirmPause  = 50 * time.Millisecond // doubled each round: 1.55 s of pauses in all
+)
+
+// errNotListed is the class of a put the registry keeps dropping.
+var errNotListed = errors.New("the registry keeps dropping the entry from its referrers listing")
+
+// confirmListed waits until subject's referrers listing shows d, re-sending
+// b (d's manifest) while it does not.
+func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) error {
+	pause := confirmPause
+	for round := 1; ; round++ {
+		ds, ok, err := m.r.referrersAPI(ctx, subject.Digest)
+		if err != nil {
+			return fmt.Errorf("confirm entry %s in the referrers listing: %w", d.Digest, err)
+		}
+		if !ok {
+			return fmt.Errorf("confirm entry %s: the registry acknowledged it as a referrer (OCI-Subject) but has no referrers listing", d.Digest)
+		}
+		if slices.ContainsFunc(ds, func(x v1.Descriptor) bool { return x.Digest == d.Digest }) {
+			return nil
+		}
+		if round >= confirmRounds {
+			return errdef.WithClass(fmt.Errorf("entry %s was acknowledged %d times but the referrers listing of %s never showed it: %w", d.Digest, round, subject.Digest, errNotListed), errdef.ErrInvalidResponse)
+		}
+		if err := sleep(ctx, pause); err != nil {
+			return err
+		}
+		pause *= 2
+		if _, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b); err != nil {
+			return fmt.Errorf("send entry %s again: %w", d.Digest, err)
+		}
+	}
 }
 
 func (m *remoteBackend) putTrace(ctx context.Context, subject, entry v1.Hash, b []byte) error {
@@ -166,16 +273,49 @@ func (m *remoteBackend) hasReferrersAPI(ctx context.Context, subject v1.Hash) (b
 	return ok, ds, nil
 }
 
+// referrers lists subject's referrers. While the capability is unknown
+// (the first read of a command) the referrers probe and the fallback read
+// go out at once, so a registry without the API costs one round trip, not
+// two; the capability is then remembered for the rest of the command.
 func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error) {
+	switch m.known() {
+	case referrersSupported:
+		ds, _, err := m.r.referrersAPI(ctx, subject.Digest)
+		return ds, err
+	case referrersUnsupported:
+		st, err := m.fallbackView(ctx, subject.Digest, viewOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return st.all(), nil
+	}
+	var (
+		rd      *fallbackRead
+		readErr error
+		wg      sync.WaitGroup
+	)
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rd, readErr = m.readFallback(readCtx, subject.Digest)
+	}()
 	ok, ds, err := m.hasReferrersAPI(ctx, subject.Digest)
 	if err != nil || ok {
+		cancel()
+		wg.Wait()
 		return ds, err
 	}
-	view, err := m.fallbackView(ctx, subject.Digest, false, nil)
+	wg.Wait()
+	if readErr != nil {
+		return nil, readErr
+	}
+	st, err := m.buildView(ctx, subject.Digest, rd, viewOptions{})
 	if err != nil {
 		return nil, err
 	}
-	return view.all(), nil
+	return st.all(), nil
 }
 
 func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor, ds []v1.Descriptor) error {
@@ -188,7 +328,7 @@ func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor
 		// The index forgets the entries first, so that whatever fails
 		// later, it never lists a manifest that is gone; entries whose
 		// delete then fails stay found through their traces.
-		warn, err := m.mergeFallback(ctx, subject, nil, remove)
+		warn, err := m.mergeFallback(ctx, subject, nil, remove, nil)
 		if err != nil {
 			return err
 		}
@@ -221,19 +361,75 @@ func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor
 	return nil
 }
 
+// repair rebuilds the fallback index from the traces, and adopts every
+// entry of ours the index lists without a trace (written by oras, regctl,
+// or copied by `oras cp -r`): it gets its trace tag, so that the next time
+// the index is damaged, repair brings it back too (issue 11).
 func (m *remoteBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error) {
 	ok, ds, err := m.hasReferrersAPI(ctx, subject.Digest)
 	if err != nil || ok {
 		return ds, err
 	}
-	if warn, err := m.mergeFallback(ctx, subject, nil, nil); err != nil {
+	if warn, err := m.mergeFallback(ctx, subject, nil, nil, nil); err != nil {
 		return nil, err
 	} else if warn != nil {
 		return nil, *warn
 	}
-	st, err := m.fallbackView(ctx, subject.Digest, false, nil)
+	rd, err := m.readFallback(ctx, subject.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.adopt(ctx, subject.Digest, rd); err != nil {
+		return nil, err
+	}
+	st, err := m.buildView(ctx, subject.Digest, rd, viewOptions{})
 	if err != nil {
 		return nil, err
 	}
 	return st.all(), nil
+}
+
+// adopt gives every untraced entry (or signature) of ours in the index its
+// trace tag: its manifest is fetched (which also proves it exists and
+// refers to subject) and pushed again under the tag. Adopted tags are
+// added to rd.tags.
+func (m *remoteBackend) adopt(ctx context.Context, subject v1.Hash, rd *fallbackRead) error {
+	traced := map[string]bool{}
+	prefix := fallbackTag(subject) + traceInfix
+	for _, t := range rd.tags {
+		traced[strings.TrimPrefix(t, prefix)] = true
+	}
+	var orphans []v1.Descriptor
+	for _, d := range rd.index.Descriptors() {
+		isEntry := managed(d.ArtifactType) || d.Annotations[AnnotationKey] != ""
+		if isEntry && len(d.Digest.Hex) >= 40 && !traced[d.Digest.Hex[:40]] {
+			orphans = append(orphans, d)
+		}
+	}
+	adopted := make([]string, len(orphans))
+	err := forEach(ctx, len(orphans), func(ctx context.Context, i int) error {
+		d := orphans[i]
+		b, _, err := m.r.getManifest(ctx, d.Digest.String(), string(types.OCIManifestSchema1), manifestLimit)
+		if errors.Is(err, errdef.ErrNotFound) {
+			return nil // gone: the merge drops it
+		}
+		if err != nil {
+			return fmt.Errorf("adopt entry %s: %w", d.Digest, err)
+		}
+		var mf v1.Manifest
+		if json.Unmarshal(b, &mf) != nil || mf.Subject == nil || mf.Subject.Digest != subject {
+			return nil // not an entry of this image
+		}
+		if err := m.putTrace(ctx, subject, d.Digest, b); err != nil {
+			return err
+		}
+		adopted[i] = traceTag(subject, d.Digest)
+		return nil
+	})
+	for _, t := range adopted {
+		if t != "" {
+			rd.tags = append(rd.tags, t)
+		}
+	}
+	return err
 }

@@ -21,6 +21,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 )
@@ -47,6 +48,9 @@ type backend interface {
 	removeEntries(ctx context.Context, subject v1.Descriptor, ds []v1.Descriptor) error
 	// repair rebuilds the referrers bookkeeping and returns what it lists.
 	repair(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error)
+	// prefetch starts reading, in parallel with the caller's uploads, what
+	// attach to subject will need; wait waits for it to end.
+	prefetch(ctx context.Context, subject v1.Descriptor) (wait func())
 }
 
 // Target is one image in a registry or an OCI layout.
@@ -186,22 +190,36 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if value.Size >= t.o.streamThreshold {
-		// Large: hash while uploading (one read of the file) instead of
-		// hashing first to skip a blob the registry might have.
-		if value.Digest, err = t.streamBlob(ctx, v.Path, value.Size, "put "+key); err != nil {
-			return Entry{}, fmt.Errorf("upload value of %s: %w", key, err)
+	// What attach reads goes out while the blobs upload (prefetch starts
+	// now; the deferred call waits for it).
+	defer t.b.prefetch(ctx, subject)()
+	// The value and the empty config go up at once.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := t.ensureBlob(gctx, emptyConfig(), "", ""); err != nil {
+			return fmt.Errorf("upload config of %s: %w", key, err)
 		}
-	} else {
+		return nil
+	})
+	g.Go(func() (err error) {
+		if value.Size >= t.o.streamThreshold {
+			// Large: hash while uploading (one read of the file) instead
+			// of hashing first to skip a blob the registry might have.
+			if value.Digest, err = t.streamBlob(gctx, v.Path, value.Size, "put "+key); err != nil {
+				return fmt.Errorf("upload value of %s: %w", key, err)
+			}
+			return nil
+		}
 		if value.Digest, err = hashFile(v.Path); err != nil {
-			return Entry{}, err
+			return err
 		}
-		if err := t.ensureBlob(ctx, value, v.Path, "put "+key); err != nil {
-			return Entry{}, fmt.Errorf("upload value of %s: %w", key, err)
+		if err := t.ensureBlob(gctx, value, v.Path, "put "+key); err != nil {
+			return fmt.Errorf("upload value of %s: %w", key, err)
 		}
-	}
-	if err := t.ensureBlob(ctx, emptyConfig(), "", ""); err != nil {
-		return Entry{}, fmt.Errorf("upload config of %s: %w", key, err)
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return Entry{}, err
 	}
 	created := t.o.now()
 	b, d, err := entryManifest(subject, key, value, created)
@@ -323,6 +341,7 @@ func entriesOf(ds []v1.Descriptor) []Entry {
 			out = append(out, e)
 		}
 	}
+	undatedOrder(out)
 	sort.SliceStable(out, func(i, j int) bool { return Newer(out[i], out[j]) })
 	return out
 }

@@ -20,6 +20,10 @@ const (
 	// WarnEntryGone: a listed entry's manifest is gone; the version before
 	// it was read instead.
 	WarnEntryGone
+	// WarnIndexLarge: the fallback index written by a put is past half of
+	// the size CNCF Distribution accepts (IndexCeiling entries); old
+	// versions should be pruned. Given once per put.
+	WarnIndexLarge
 )
 
 // Warning is something the user should know that did not fail the

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// lazyAuth replaces go-containerregistry's up-front handshake
+// (transport.NewWithContext pings GET /v2/ before the first real request,
+// one sequential round trip on every command; issue 14). It sends the
+// command's first request as it is, and only when the registry answers it
+// with a 401 challenge does it set up authentication — with
+// go-containerregistry's own pieces: the challenge is parsed by
+// transport.Ping (fed the 401 we already have, no network), the token is
+// fetched by transport.Exchange and the authenticated transport is
+// transport.FromToken's (which also refreshes the token on a later 401).
+// An anonymous registry then costs no extra round trip at all; one that
+// wants credentials costs what the ping did (401, token, request).
+//
+// Requests wait for the first exchange to settle the scheme and the
+// credentials, so that parallel requests never each trigger a handshake.
+//
+// The scheme: for a registry go-containerregistry reaches over plain HTTP
+// (loopback, or --plain-http), HTTPS is tried first, as its ping does, and
+// a plain-HTTP answer to the TLS handshake switches to HTTP for the rest of
+// the command.
+type lazyAuth struct {
+	reg    name.Registry
+	auth   authn.Authenticator
+	scopes []string
+	base   http.RoundTripper // below authentication: user agent, watchers, the network
+
+	mu       sync.Mutex // held by the first exchange until it settles
+	settled  bool
+	scheme   string
+	authed   http.RoundTripper // nil: no credentials needed so far
+	answered bool              // the registry has answered at least once
+	tryHTTP  bool              // the scheme may be http (decided by the first exchange)
+}
+
+func newLazyAuth(reg name.Registry, auth authn.Authenticator, base http.RoundTripper, scopes []string) *lazyAuth {
+	return &lazyAuth{reg: reg, auth: auth, scopes: scopes, base: base, scheme: "https", tryHTTP: reg.Scheme() == "http"}
+}
+
+// hasAnswered reports whether the registry has answered a request.
+func (l *lazyAuth) hasAnswered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answered
+}
+
+// RoundTrip sends req with the settled scheme and credentials, settling
+// them on the first exchange and setting up credentials on a challenge.
+func (l *lazyAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	if !l.settled {
+		defer l.mu.Unlock()
+		return l.first(req)
+	}
+	hadAuth := l.authed != nil
+	rt := l.transport()
+	l.mu.Unlock()
+	resp, err := rt.RoundTrip(l.withScheme(req))
+	if err != nil || hadAuth || resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+		// With credentials set up, a challenge is go-containerregistry's
+		// transport's to answer (a token refresh), or a refusal.
+		return resp, err
+	}
+	// A challenge to a request sent without credentials: an anonymous read
+	// went through, then this request wanted more.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.authed != nil {
+		// Another request set them up meanwhile.
+		resp.Body.Close()
+		return l.authed.RoundTrip(l.withScheme(req))
+	}
+	return l.challenged(req, resp)
+}
+
+// transport is what requests go through once settled (l.mu held).
+func (l *lazyAuth) transport() http.RoundTripper {
+	if l.authed != nil {
+		return l.authed
+	}
+	return l.schemed()
+}
+
+// schemed is base with requests to the registry set to the settled scheme.
+func (l *lazyAuth) schemed() http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return l.base.RoundTrip(l.withScheme(req))
+	})
+}
+
+// withScheme points a request for the registry at the scheme in use, as
+// go-containerregistry's own scheme transport does (in place).
+func (l *lazyAuth) withScheme(req *http.Request) *http.Request {
+	if req.URL.Host == l.reg.RegistryStr() {
+		req.URL.Scheme = l.scheme
+	}
+	return req
+}
+
+// first runs the first exchange (l.mu held): scheme, then credentials.
+func (l *lazyAuth) first(req *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(l.withScheme(req))
+	if err != nil && l.tryHTTP && plainHTTPAnswer(err) {
+		// The port speaks plain HTTP: that is settled, whatever happens
+		// to this request.
+		l.scheme, l.tryHTTP = "http", false
+		resp, err = l.base.RoundTrip(l.withScheme(req))
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.answered, l.settled = true, true
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+		return resp, nil
+	}
+	return l.challenged(req, resp)
+}
+
+// challenged sets up credentials from the 401 answer resp to req and sends
+// req again with them (l.mu held).
+func (l *lazyAuth) challenged(req *http.Request, resp *http.Response) (*http.Response, error) {
+	ch, err := l.challenge(req.Context(), resp)
+	if err != nil {
+		return nil, err
+	}
+	authed, err := l.authenticate(req.Context(), ch)
+	if err != nil {
+		return nil, err
+	}
+	l.authed = authed
+	return authed.RoundTrip(l.withScheme(req))
+}
+
+// challenge parses the challenge of a 401 answer with
+// go-containerregistry's parser (transport.Ping, fed that answer). resp's
+// body is consumed and closed.
+func (l *lazyAuth) challenge(ctx context.Context, resp *http.Response) (*transport.Challenge, error) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorDocument))
+	resp.Body.Close()
+	header := resp.Header.Clone()
+	scheme := l.scheme
+	fake := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		u := *r.URL
+		u.Scheme = scheme
+		rr := r.Clone(r.Context())
+		rr.URL = &u
+		return &http.Response{StatusCode: http.StatusUnauthorized, Header: header.Clone(),
+			Body: http.NoBody, Request: rr}, nil
+	})
+	ch, err := transport.Ping(ctx, l.reg, fake)
+	if err != nil {
+		return nil, fmt.Errorf("read the registry's authentication challenge: %w", err)
+	}
+	ch.Insecure = l.scheme == "http"
+	return ch, nil
+}
+
+// authenticate builds the authenticated transport for challenge ch.
+func (l *lazyAuth) authenticate(ctx context.Context, ch *transport.Challenge) (http.RoundTripper, error) {
+	inner := transport.NewUserAgent(l.schemed(), "")
+	if !strings.EqualFold(ch.Scheme, "bearer") {
+		return transport.FromToken(l.reg, l.auth, inner, ch, nil)
+	}
+	tok, err := transport.Exchange(ctx, l.reg, l.auth, inner, l.scopes, ch)
+	if err != nil {
+		return nil, err
+	}
+	if tok.Token == "" {
+		tok.Token = tok.AccessToken
+	}
+	return transport.FromToken(l.reg, l.auth, inner, ch, tok)
+}
+
+// plainHTTPAnswer reports whether err is a TLS handshake answered in plain
+// HTTP (the server speaks HTTP on that port) or refused as not TLS.
+func plainHTTPAnswer(err error) bool {
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) {
+		return true
+	}
+	return errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(err.Error(), "first record does not look like a TLS handshake")
+}
+
+// roundTripFunc is a function as an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip calls f.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
