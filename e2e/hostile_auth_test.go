@@ -171,13 +171,14 @@ func TestHostileAuthSecrets(t *testing.T) {
 		echoed  bool   // the echo reaches the client (not a HEAD's 401)
 	}{
 		{
-			// The first request the wrong password fails is the HEAD that
-			// resolves the image: a 401 with no body to echo into.
+			// The first request the wrong password fails is the GET that
+			// resolves the image (one request since issue 14, not HEAD
+			// then GET): its 401 body carries the echo.
 			name: "htpasswd wrong password 401",
 			start: func(t *testing.T) hostileTarget {
 				return hostileHtpasswd(t, "An0ther-Real-Pw")
 			},
-			code: 4, regCode: "401 Unauthorized",
+			code: 4, regCode: "UNAUTHORIZED", echoed: true,
 		},
 		{
 			// htpasswd has no permissions: the proxy refuses the upload.
