@@ -467,7 +467,13 @@ func (r *rule) count() bool {
 
 // Record is one request the proxy received.
 type Record struct {
-	Time   time.Time // arrival
+	Time time.Time // arrival
+	// End is when the proxy finished answering (the response body sent, or
+	// the connection closed); zero while the request is under way. Time
+	// and End include a Delay rule's wait, so they are the request's span
+	// as the client sees it: benchmarks derive the sequential round trips
+	// of an operation from them.
+	End    time.Time
 	Method string
 	Path   string
 	Kind   Kind
@@ -807,6 +813,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	rec := p.record(r)
+	defer func() {
+		p.mu.Lock()
+		rec.End = time.Now()
+		p.mu.Unlock()
+	}()
 	delay, fire := p.decide(r.Method, r.URL.Path, 0, false, false, rec)
 	if delay > 0 {
 		t := time.NewTimer(delay)
