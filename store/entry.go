@@ -79,18 +79,20 @@ func (e Entry) orderTime() time.Time {
 // undatedOrder places the entries without a creation time, given in listing
 // order (the referrers listing's, or the fallback index's, which is the
 // order entries were added), by their position: such an entry counts as
-// one nanosecond newer than the entry listed just before it (the zero time
-// for the first). So an undated entry listed after a dated one is newer
-// than it, undated entries among themselves keep their listing order
+// one nanosecond newer than the newest entry listed before it (the zero
+// time when none is). So an undated entry is newer than everything listed
+// before it, undated entries among themselves keep their listing order
 // (later is newer), and dated entries keep their own times. README
 // "Entries without a creation time".
 func undatedOrder(es []Entry) {
-	var prev time.Time
+	var newestSoFar time.Time
 	for i := range es {
 		if es[i].Created.IsZero() {
-			es[i].listedAt = prev.Add(time.Nanosecond)
+			es[i].listedAt = newestSoFar.Add(time.Nanosecond)
 		}
-		prev = es[i].orderTime()
+		if t := es[i].orderTime(); t.After(newestSoFar) {
+			newestSoFar = t
+		}
 	}
 }
 
