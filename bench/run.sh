@@ -7,7 +7,17 @@
 #   2. wall time at most 1.0x oras for put + get + list;
 #   3. a 1 GiB value put and got with a peak RSS under 64 MiB and a
 #      throughput within 90% of crane's on the same machine;
-#   4. 16 of 16 entries kept when 16 processes put 16 keys at once.
+#   4. 16 of 16 entries kept when 16 processes put 16 keys at once;
+#
+# and the goals of issue 14 (a registry 10–25 ms away, images with hundreds
+# of entries):
+#
+#   5. at 25 ms per request, put+get+list at most 0.8x oras, and no more
+#      sequential round trips on any operation's critical path than the peers;
+#   6. at 10 ms per request on an image with 300 entries: put at most 1.3x
+#      put on an image with 1 entry, get at most 0.5x regctl artifact get
+#      --latest, list at most 1.0x oras discover --depth 1; get and list send
+#      no more requests at 300 untraced entries than at 1.
 #
 # What runs (see the comments at the top of each file):
 #   bench/stream_test.go  BenchmarkStream1GiB, BenchmarkStream64MiB (goal 3, vs crane)
@@ -15,12 +25,18 @@
 #                         on CNCF Distribution and on go-containerregistry's registry with
 #                         the referrers API, requests counted by internal/faultproxy),
 #                         BenchmarkConcurrentWriters (goal 4)
+#   bench/latency_test.go BenchmarkLatency (goal 5), BenchmarkScale (goal 6): CNCF
+#                         Distribution and olareg (referrers API), each behind a
+#                         faultproxy that delays every request
+#   bench/ceiling_test.go BenchmarkIndexCeiling: how many entries one fallback index
+#                         holds on Distribution (README, store.IndexCeiling)
 #
 #   bench/run.sh                         # everything, about 3 minutes once the tools are built
 #   bench/run.sh -bench Peers            # extra arguments go to 'go test' (the last -bench wins)
 #   MANIFESTO_BENCH_BIN=/path/manifesto bench/run.sh   # measure a prebuilt binary
 #   MANIFESTO_BENCH_ITERATIONS=25        # BenchmarkPeers iterations (default 25)
 #   MANIFESTO_BENCH_STREAM_ITERATIONS=5  # put/get rounds per streaming size (default 5)
+#   MANIFESTO_BENCH_LATENCY_ITERATIONS=3 # rounds of the latency and scale scenarios (default 3)
 #
 # Installs (once, cached in ${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}/bin,
 # built from source with the Go module proxy only) the CNCF Distribution
@@ -41,8 +57,9 @@ registry_bin="$(install scripts/install-registry.sh)"
 crane_bin="$(install bench/install-crane.sh)"
 oras_bin="$(install scripts/install-oras.sh)"
 regctl_bin="$(install scripts/install-regctl.sh)"
+olareg_bin="$(install scripts/install-olareg.sh)"
 export MANIFESTO_REGISTRY_BIN="${registry_bin}" MANIFESTO_CRANE_BIN="${crane_bin}" \
-	MANIFESTO_ORAS_BIN="${oras_bin}" MANIFESTO_REGCTL_BIN="${regctl_bin}"
+	MANIFESTO_ORAS_BIN="${oras_bin}" MANIFESTO_REGCTL_BIN="${regctl_bin}" MANIFESTO_OLAREG_BIN="${olareg_bin}"
 
 results="bench/RESULTS.md"
 log="$(mktemp "${TMPDIR:-/tmp}/manifesto-bench.XXXXXX")"
@@ -50,7 +67,7 @@ out_dir="$(mktemp -d "${TMPDIR:-/tmp}/manifesto-bench-out.XXXXXX")"
 trap 'rm -rf "${log}" "${out_dir}"' EXIT
 export MANIFESTO_BENCH_OUT="${out_dir}"
 
-cmd=(go test -v -count=1 -run '^$' -bench 'Stream|Peers|ConcurrentWriters' -benchtime 1x -timeout 60m ./bench/ "$@")
+cmd=(go test -v -count=1 -run '^$' -bench 'Stream|Peers|ConcurrentWriters|Latency|Scale|IndexCeiling' -benchtime 1x -timeout 60m ./bench/ "$@")
 cmd_str="$(printf '%q ' "${cmd[@]}")"
 cmd_str="${cmd_str% }"
 echo "run.sh: ${cmd_str}" >&2
@@ -111,6 +128,8 @@ else stream_verdict="MISSED"; fi
 req_verdict="$(verdict goal-requests.md)"
 wall_verdict="$(verdict goal-walltime.md)"
 writers_verdict="$(verdict goal-writers.md)"
+latency_verdict="$(verdict goal-latency.md)"
+scale_verdict="$(verdict goal-scale.md)"
 
 {
 	echo "# Benchmark results"
@@ -145,6 +164,14 @@ writers_verdict="$(verdict goal-writers.md)"
 	echo "### 4. 16/16 entries kept under 16 concurrent writers: **${writers_verdict}**"
 	echo
 	fragment goal-writers.md
+	echo
+	echo "### 5. A registry 25 ms away: put+get+list ≤ 0.8× oras, critical path ≤ the peers': **${latency_verdict}**"
+	echo
+	fragment goal-latency.md
+	echo
+	echo "### 6. 300 entries at 10 ms: put ≤ 1.3× put at 1 entry, get ≤ 0.5× regctl, list ≤ 1.0× oras, no per-entry request: **${scale_verdict}**"
+	echo
+	fragment goal-scale.md
 	echo
 	echo "## Why the missed goals are missed"
 	echo
@@ -230,7 +257,11 @@ EOF
 		echo "**Concurrent writers.** See the writer failures under \"Entries kept under 16 concurrent writers\"."
 		echo
 	fi
-	if [[ "${req_verdict}" != MISSED && "${wall_verdict}" != MISSED && "${stream_verdict}" != MISSED && "${writers_verdict}" != MISSED ]]; then
+	if [[ -s "${out_dir}/why-latency.md" ]] && [[ "${latency_verdict}" == MISSED || "${scale_verdict}" == MISSED ]]; then
+		cat "${out_dir}/why-latency.md"
+		echo
+	fi
+	if [[ "${req_verdict}" != MISSED && "${wall_verdict}" != MISSED && "${stream_verdict}" != MISSED && "${writers_verdict}" != MISSED && "${latency_verdict}" != MISSED && "${scale_verdict}" != MISSED ]]; then
 		echo "None missed."
 		echo
 	fi
@@ -248,7 +279,7 @@ EOF
 	echo "| TMPDIR filesystem | ${tmp_fs:-unknown} |"
 	echo "| manifesto | ${binary} |"
 	echo "| registry | $("${registry_bin}" --version 2>/dev/null | awk '{print $NF}') (CNCF Distribution, filesystem storage, 127.0.0.1) |"
-	echo "| referrers-capable registry | go-containerregistry v0.22.1 \`pkg/registry\` with \`WithReferrersSupport(true)\`, in the benchmark process, 127.0.0.1 |"
+	echo "| referrers-capable registry | go-containerregistry v0.22.1 \`pkg/registry\` with \`WithReferrersSupport(true)\`, in the benchmark process, 127.0.0.1 (goals 1–2); olareg v0.2.2, a separate process (goals 5–6) |"
 	echo "| oras | ${oras_version:-?} |"
 	echo "| regctl | ${regctl_version} |"
 	echo "| crane | $("${crane_bin}" version 2>/dev/null) |"
@@ -262,6 +293,18 @@ EOF
 	echo "## Entries kept under 16 concurrent writers"
 	echo
 	fragment writers.md
+	echo
+	echo "## A registry 10 and 25 ms away"
+	echo
+	fragment latency.md
+	echo
+	echo "## Images with 1, 100 and 300 entries (10 ms per request)"
+	echo
+	fragment scale.md
+	echo
+	echo "## How many entries one fallback index holds"
+	echo
+	fragment ceiling.md
 	echo
 	echo "## Streaming a large value (vs crane)"
 	echo
