@@ -27,8 +27,8 @@ import (
 // An anonymous registry then costs no extra round trip at all; one that
 // wants credentials costs what the ping did (401, token, request).
 //
-// Requests wait for the first exchange to settle the scheme and the
-// credentials, so that parallel requests never each trigger a handshake.
+// Requests run in parallel from the start; when several are challenged at
+// once, the first sets up the credentials and the others reuse them.
 //
 // The scheme: for a registry go-containerregistry reaches over plain HTTP
 // (loopback, or --plain-http), HTTPS is tried first, as its ping does, and
@@ -40,12 +40,11 @@ type lazyAuth struct {
 	scopes []string
 	base   http.RoundTripper // below authentication: user agent, watchers, the network
 
-	mu       sync.Mutex // held by the first exchange until it settles
-	settled  bool
+	mu       sync.Mutex
 	scheme   string
 	authed   http.RoundTripper // nil: no credentials needed so far
 	answered bool              // the registry has answered at least once
-	tryHTTP  bool              // the scheme may be http (decided by the first exchange)
+	tryHTTP  bool              // the scheme may be http: the next request decides
 }
 
 func newLazyAuth(reg name.Registry, auth authn.Authenticator, base http.RoundTripper, scopes []string) *lazyAuth {
@@ -59,44 +58,72 @@ func (l *lazyAuth) hasAnswered() bool {
 	return l.answered
 }
 
-// RoundTrip sends req with the settled scheme and credentials, settling
-// them on the first exchange and setting up credentials on a challenge.
+// RoundTrip sends req with the scheme in use and the credentials set up so
+// far, setting them up when the registry answers with a challenge.
 func (l *lazyAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	l.mu.Lock()
-	if !l.settled {
-		defer l.mu.Unlock()
-		return l.first(req)
+	if l.tryHTTP {
+		// The scheme is open: this request decides it, the others wait.
+		// A plain-HTTP port answers the TLS handshake at once, so the
+		// wait is one exchange at most.
+		resp, err := l.base.RoundTrip(l.withScheme(req))
+		switch {
+		case err != nil && plainHTTPAnswer(err):
+			l.scheme, l.tryHTTP = "http", false
+			l.mu.Unlock()
+			return l.send(req)
+		case err != nil:
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.tryHTTP, l.answered = false, true
+		l.mu.Unlock()
+		return l.answer(req, resp, false)
 	}
-	hadAuth := l.authed != nil
-	rt := l.transport()
 	l.mu.Unlock()
-	resp, err := rt.RoundTrip(l.withScheme(req))
-	if err != nil || hadAuth || resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
-		// With credentials set up, a challenge is go-containerregistry's
-		// transport's to answer (a token refresh), or a refusal.
-		return resp, err
+	return l.send(req)
+}
+
+// send sends req with the credentials set up so far, if any.
+func (l *lazyAuth) send(req *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	authed := l.authed
+	l.mu.Unlock()
+	rt := authed
+	if rt == nil {
+		rt = l.schemed()
 	}
-	// A challenge to a request sent without credentials: an anonymous read
-	// went through, then this request wanted more.
+	resp, err := rt.RoundTrip(l.withScheme(req))
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.answered = true
+	l.mu.Unlock()
+	return l.answer(req, resp, authed != nil)
+}
+
+// answer returns resp, the answer to req, unless it is a challenge to a
+// request sent without credentials: then they are set up (once, whichever
+// request is challenged first) and req is sent again with them. With
+// credentials, a challenge is go-containerregistry's transport's to answer
+// (a token refresh), or a refusal.
+func (l *lazyAuth) answer(req *http.Request, resp *http.Response, withCredentials bool) (*http.Response, error) {
+	if withCredentials || resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+		return resp, nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.authed != nil {
 		// Another request set them up meanwhile.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorDocument))
 		resp.Body.Close()
 		return l.authed.RoundTrip(l.withScheme(req))
 	}
 	return l.challenged(req, resp)
 }
 
-// transport is what requests go through once settled (l.mu held).
-func (l *lazyAuth) transport() http.RoundTripper {
-	if l.authed != nil {
-		return l.authed
-	}
-	return l.schemed()
-}
-
-// schemed is base with requests to the registry set to the settled scheme.
+// schemed is base with requests to the registry set to the scheme in use.
 func (l *lazyAuth) schemed() http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		return l.base.RoundTrip(l.withScheme(req))
@@ -110,25 +137,6 @@ func (l *lazyAuth) withScheme(req *http.Request) *http.Request {
 		req.URL.Scheme = l.scheme
 	}
 	return req
-}
-
-// first runs the first exchange (l.mu held): scheme, then credentials.
-func (l *lazyAuth) first(req *http.Request) (*http.Response, error) {
-	resp, err := l.base.RoundTrip(l.withScheme(req))
-	if err != nil && l.tryHTTP && plainHTTPAnswer(err) {
-		// The port speaks plain HTTP: that is settled, whatever happens
-		// to this request.
-		l.scheme, l.tryHTTP = "http", false
-		resp, err = l.base.RoundTrip(l.withScheme(req))
-	}
-	if err != nil {
-		return nil, err
-	}
-	l.answered, l.settled = true, true
-	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
-		return resp, nil
-	}
-	return l.challenged(req, resp)
 }
 
 // challenged sets up credentials from the 401 answer resp to req and sends
