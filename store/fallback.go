@@ -131,11 +131,12 @@ func (m *remoteBackend) readFallback(ctx context.Context, subject v1.Hash) (*fal
 type viewOptions struct {
 	// verify: index entries of ours with no trace are checked to still
 	// exist (a HEAD each, in parallel), so that an entry deleted while a
-	// stale writer re-listed it is dropped from the index. Writers verify;
-	// readers do not (issue 14: the cost of get and list must not grow with
-	// untraced entries): a reader judges an entry by what it fetches — get
-	// skips a listed entry whose manifest is gone (WarnEntryGone) — and the
-	// next put drops it from the index.
+	// stale writer re-listed it is dropped from the index. repair verifies,
+	// and a writer whose index the registry refused for naming a manifest
+	// that is gone; plain reads and writes do not (issue 14: their cost must
+	// not grow with untraced entries): a reader judges an entry by what it
+	// fetches — get skips a listed entry whose manifest is gone
+	// (WarnEntryGone).
 	verify bool
 	// checkAll extends verify to untraced descriptors of other tools,
 	// needed after a registry (CNCF Distribution does) refused an index
@@ -318,7 +319,12 @@ const IndexCeiling = 10400
 // caller's own writes (in parallel with its uploads): the first attempt
 // merges into it instead of reading again, the confirmation read follows
 // the write as always.
-func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool, pre *fallbackRead) (*Warning, error) {
+//
+// verify checks every untraced entry of ours the index lists (repair does);
+// otherwise that check waits for the registry to refuse an index naming a
+// manifest that is gone (CNCF Distribution does), so that a put costs the
+// same whatever other tools wrote (issue 14).
+func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool, pre *fallbackRead, verify bool) (*Warning, error) {
 	tag := fallbackTag(subject.Digest)
 	deadline := time.Now().Add(mergeDeadline)
 	checkAll := false
@@ -332,7 +338,7 @@ func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor
 				return nil, err
 			}
 		}
-		o := viewOptions{verify: true, checkAll: checkAll, known: add}
+		o := viewOptions{verify: verify || checkAll, checkAll: checkAll, known: add}
 		var st *fallbackState
 		var err error
 		if pre != nil {

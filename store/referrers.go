@@ -196,7 +196,7 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 	// From here the entry is stored and found by every manifesto reader:
 	// the index is a cache for other tools, so failing to update it is a
 	// warning, not a failed put.
-	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil, pre)
+	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil, pre, false)
 	if err != nil && ctx.Err() == nil {
 		return []Warning{{Kind: WarnIndexNotUpdated, Err: err,
 			Msg: fmt.Sprintf("entry %s is stored, but the fallback index %s was not updated (%v); manifesto finds the entry through its trace tag; run `manifesto repair` later for other tools", d.Digest, fallbackTag(subject.Digest), err)}}, nil
@@ -328,7 +328,7 @@ func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor
 		// The index forgets the entries first, so that whatever fails
 		// later, it never lists a manifest that is gone; entries whose
 		// delete then fails stay found through their traces.
-		warn, err := m.mergeFallback(ctx, subject, nil, remove, nil)
+		warn, err := m.mergeFallback(ctx, subject, nil, remove, nil, false)
 		if err != nil {
 			return err
 		}
@@ -370,7 +370,7 @@ func (m *remoteBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1
 	if err != nil || ok {
 		return ds, err
 	}
-	if warn, err := m.mergeFallback(ctx, subject, nil, nil, nil); err != nil {
+	if warn, err := m.mergeFallback(ctx, subject, nil, nil, nil, true); err != nil {
 		return nil, err
 	} else if warn != nil {
 		return nil, *warn
