@@ -96,11 +96,15 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	}
 	verify := tb != nil && req.Trust.Verify
 
-	subject, err := t.Subject(ctx)
-	if err != nil {
-		return res, err
+	// A put without trust leaves the resolve to the store, which checks
+	// the value's blobs beside it (one round trip less, issue 14).
+	if req.Operation != OpPut || tb != nil {
+		subject, err := t.Subject(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Subject = subject.Digest.String()
 	}
-	res.Subject = subject.Digest.String()
 
 	// Everything signing needs is checked before the first write.
 	if tb != nil && (req.Operation == OpPut || req.Operation == OpDelete) {
@@ -111,7 +115,16 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 
 	switch req.Operation {
 	case OpPut:
-		if err = put(ctx, t, req, env, &res); err == nil && tb != nil {
+		err = put(ctx, t, req, env, &res)
+		if err == nil && res.Subject == "" {
+			// The put resolved it; the store keeps it (no request).
+			subject, serr := t.Subject(ctx)
+			if serr != nil {
+				return res, serr
+			}
+			res.Subject = subject.Digest.String()
+		}
+		if err == nil && tb != nil {
 			res.Signer, err = sign(ctx, tb, repo, res.Subject, *res.Entry)
 		}
 	case OpGet:
