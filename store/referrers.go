@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,57 +121,70 @@ func (m *remoteBackend) blob(ctx context.Context, d v1.Descriptor) (io.ReadClose
 }
 
 // prefetched is what a put reads while its blobs upload: the referrers
-// capability and, unless the registry has the API, the fallback state.
+// capability and listing, and, unless the registry has the API, the
+// fallback state.
 type prefetched struct {
 	subject v1.Hash
 	done    chan struct{}
-	read    *fallbackRead // nil when the read failed or was not needed
+	read    *fallbackRead   // nil when the read failed or was not needed
+	listed  []v1.Descriptor // the referrers listing before the put; nil: unknown
 }
 
 // prefetch starts, in parallel with the caller's uploads, what attach
 // will need (issue 14: these round trips leave the critical path): the
-// referrers probe when the capability is unknown, and the fallback
-// index and trace listing when the registry may lack the API. A failure
-// here costs nothing: attach then reads as it would have.
+// referrers listing unless the registry is known to lack the API (it is
+// the probe when the capability is unknown), and the fallback index and
+// trace listing unless it is known to have it. A failure here costs
+// nothing: attach then reads as it would have.
 func (m *remoteBackend) prefetch(ctx context.Context, subject v1.Descriptor) (wait func()) {
-	if m.known() == referrersSupported {
-		return func() {}
-	}
 	p := &prefetched{subject: subject.Digest, done: make(chan struct{})}
 	m.pre = p
 	go func() {
 		defer close(p.done)
 		var wg sync.WaitGroup
-		if m.known() == referrersUnknown {
+		if m.known() != referrersUnsupported {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, ok, err := m.r.referrersAPI(ctx, subject.Digest); err == nil {
+				if ds, ok, err := m.r.referrersAPI(ctx, subject.Digest); err == nil {
 					m.learn(ok)
+					if ok {
+						p.listed = ds
+						if p.listed == nil {
+							p.listed = []v1.Descriptor{}
+						}
+					}
 				}
 			}()
 		}
-		if rd, err := m.readFallback(ctx, subject.Digest); err == nil {
-			p.read = rd
+		if m.known() != referrersSupported {
+			if rd, err := m.readFallback(ctx, subject.Digest); err == nil {
+				p.read = rd
+			}
 		}
 		wg.Wait()
 	}()
 	return func() { <-p.done }
 }
 
-// takePrefetched returns the prefetched fallback read of subject, once.
-func (m *remoteBackend) takePrefetched(subject v1.Hash) *fallbackRead {
+// takePrefetched returns what prefetch read for subject, once (nil when
+// it read nothing for subject).
+func (m *remoteBackend) takePrefetched(subject v1.Hash) *prefetched {
 	p := m.pre
 	if p == nil || p.subject != subject {
 		return nil
 	}
 	<-p.done
 	m.pre = nil
-	return p.read
+	return p
 }
 
 func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) ([]Warning, error) {
-	pre := m.takePrefetched(subject.Digest)
+	var read *fallbackRead
+	var before []v1.Descriptor
+	if p := m.takePrefetched(subject.Digest); p != nil {
+		read, before = p.read, p.listed
+	}
 	if m.known() == referrersUnsupported {
 		// No referrers API: the entry manifest is pushed once, under its
 		// trace tag (a manifest PUT by tag stores it by digest too), not
@@ -187,7 +199,7 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 		}
 		if ack {
 			m.learn(true)
-			return nil, m.confirmListed(ctx, subject, b, d)
+			return nil, m.confirmListed(ctx, subject, b, d, before)
 		}
 		if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
 			return nil, err
@@ -196,7 +208,7 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 	// From here the entry is stored and found by every manifesto reader:
 	// the index is a cache for other tools, so failing to update it is a
 	// warning, not a failed put.
-	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil, pre, false)
+	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil, read, false)
 	if err != nil && ctx.Err() == nil {
 		return []Warning{{Kind: WarnIndexNotUpdated, Err: err,
 			Msg: fmt.Sprintf("entry %s is stored, but the fallback index %s was not updated (%v); manifesto finds the entry through its trace tag; run `manifesto repair` later for other tools", d.Digest, fallbackTag(subject.Digest), err)}}, nil
@@ -215,18 +227,31 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 // olareg v0.2.2 under 16 concurrent puts acknowledged every one and listed
 // 5–14 of them. attach reads the referrers listing until it shows the
 // entry, sending the manifest again while it does not, within these bounds.
+// A registry that loses entries to concurrent writers can also drop one
+// after it was listed, while another writer's update (begun before ours
+// landed) is still in flight: so while the listing keeps changing under us
+// (other writers at work), the entry must show in two reads a pause apart
+// with nothing new between them. Without other writers one read does.
 const (
-	confirmRounds = 6
-	confirmPause  = 50 * time.Millisecond // doubled each round: 1.55 s of pauses in all
+	confirmRounds   = 8
+	confirmPause    = 50 * time.Millisecond // doubled each round, up to confirmMaxPause
+	confirmMaxPause = 800 * time.Millisecond
 )
 
 // errNotListed is the class of a put the registry keeps dropping.
 var errNotListed = errors.New("the registry keeps dropping the entry from its referrers listing")
 
 // confirmListed waits until subject's referrers listing shows d, re-sending
-// b (d's manifest) while it does not.
-func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor) error {
+// b (d's manifest) while it does not. before is the listing before the
+// PUT (nil: not known).
+func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor, before []v1.Descriptor) error {
 	pause := confirmPause
+	var prev map[v1.Hash]bool // what the last read should show again if nobody else writes
+	if before != nil {
+		prev = digestSet(before)
+		prev[d.Digest] = true
+	}
+	listed := false
 	for round := 1; ; round++ {
 		ds, ok, err := m.r.referrersAPI(ctx, subject.Digest)
 		if err != nil {
@@ -235,20 +260,51 @@ func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor
 		if !ok {
 			return fmt.Errorf("confirm entry %s: the registry acknowledged it as a referrer (OCI-Subject) but has no referrers listing", d.Digest)
 		}
-		if slices.ContainsFunc(ds, func(x v1.Descriptor) bool { return x.Digest == d.Digest }) {
+		cur := digestSet(ds)
+		listed = cur[d.Digest]
+		if listed && prev != nil && sameSet(cur, prev) {
 			return nil
 		}
 		if round >= confirmRounds {
+			if listed {
+				// Listed at the last read; other writers were still
+				// at work throughout.
+				return nil
+			}
 			return errdef.WithClass(fmt.Errorf("entry %s was acknowledged %d times but the referrers listing of %s never showed it: %w", d.Digest, round, subject.Digest, errNotListed), errdef.ErrInvalidResponse)
 		}
 		if err := sleep(ctx, pause); err != nil {
 			return err
 		}
-		pause *= 2
-		if _, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b); err != nil {
-			return fmt.Errorf("send entry %s again: %w", d.Digest, err)
+		pause = min(pause*2, confirmMaxPause)
+		prev = cur
+		if !listed {
+			if _, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b); err != nil {
+				return fmt.Errorf("send entry %s again: %w", d.Digest, err)
+			}
+			prev[d.Digest] = true
 		}
 	}
+}
+
+func digestSet(ds []v1.Descriptor) map[v1.Hash]bool {
+	out := make(map[v1.Hash]bool, len(ds))
+	for _, d := range ds {
+		out[d.Digest] = true
+	}
+	return out
+}
+
+func sameSet(a, b map[v1.Hash]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for h := range a {
+		if !b[h] {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *remoteBackend) putTrace(ctx context.Context, subject, entry v1.Hash, b []byte) error {

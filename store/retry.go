@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -141,17 +140,6 @@ func retryableStatus(code int) bool {
 // whole and asks for it again (429, 503): the same upload is sent again.
 func refusedForNow(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
-}
-
-// retryablePing is the class of a failed registry ping: a retryable status
-// or a broken connection, not a TLS or DNS error, which a retry will not
-// fix.
-func retryablePing(err error) bool {
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		return retryableStatus(terr.StatusCode)
-	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // retryableUpload is the class of a failed blob upload attempt, which a new

@@ -77,12 +77,12 @@ func TestRetryPredicates(t *testing.T) {
 	t.Parallel()
 	status := func(code int) error { return &transport.Error{StatusCode: code} }
 	for _, code := range []int{http.StatusRequestTimeout, http.StatusTooManyRequests, 500, 502, 503, 504} {
-		if !retryableStatus(code) || !retryableUpload(status(code)) || !retryablePing(status(code)) {
+		if !retryableStatus(code) || !retryableUpload(status(code)) {
 			t.Errorf("status %d is not retried", code)
 		}
 	}
 	for _, code := range []int{400, 401, 403, 404, 405, 409, 413} {
-		if retryableStatus(code) || retryableUpload(status(code)) || retryablePing(status(code)) {
+		if retryableStatus(code) || retryableUpload(status(code)) {
 			t.Errorf("status %d is retried", code)
 		}
 	}
