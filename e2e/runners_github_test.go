@@ -1,0 +1,232 @@
+//go:build linux
+
+package e2e
+
+// GitHub Actions workflows (testdata/runners/github/) run by nektos/act
+// (scripts/install-act.sh) through podman's Docker API; see runners_test.go.
+//
+// The workflows use the repository's own container action (`uses: ./`).
+// GitHub, and act by default, build its Dockerfile when the job starts. Here
+// act is given the image scripts/build-image.sh already built (the one
+// .ci/run measures and the container tests run) under the name act gives a
+// local Dockerfile action ("act-dockeraction:latest" for `uses: ./`), and
+// --rebuild=false: a build through podman would compile the binary a second
+// time without the build caches (minutes on two cores) and would need the
+// Dockerfile's bases (golang, alpine) that cannot be pulled here. What act
+// itself does with the action is all real: it reads action.yml, hands the
+// inputs over as INPUT_* (defaults included), runs the image's entrypoint in
+// a container with the workspace and file-command directories mounted, and
+// parses $GITHUB_OUTPUT into steps.<id>.outputs.
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/manifesto-dev/manifesto/internal/testbin"
+)
+
+const (
+	envActBin = "MANIFESTO_ACT_BIN"
+	// actActionImage is the image act runs for `uses: ./` (a local
+	// Dockerfile action; pkg/runner/action.go of act v0.2.82), as podman's
+	// Docker API names it.
+	actActionImage = "docker.io/library/act-dockeraction:latest"
+)
+
+// actRun runs workflow (a file in testdata/runners/github/) with act in a
+// fresh git repository holding action.yml, the Dockerfile and extra (workspace
+// path -> repository path), with the variables env, and returns act's result
+// and the workspace (bind-mounted into the job, so what the steps write is
+// there afterwards).
+func actRun(t *testing.T, workflow string, extra map[string]string, env map[string]string) (result, string) {
+	t.Helper()
+	p := podmanSetup(t)
+	act := testbin.Find(t, envActBin, "act", "scripts/install-act.sh")
+	dockerHost := p.service(t)
+	p.tag(t, actActionImage)
+
+	files := map[string]string{
+		"action.yml":                    "action.yml",
+		"Dockerfile":                    "Dockerfile",
+		".github/workflows/" + workflow: "testdata/runners/github/" + workflow,
+	}
+	for k, v := range extra {
+		files[k] = v
+	}
+	ws := runnerWorkspace(t, files)
+	gitCommitAll(t, ws)
+
+	home := t.TempDir()
+	// act reads its defaults from ~/.actrc; an empty one, so that nothing
+	// of the machine's applies and act never asks which image to use.
+	if err := os.WriteFile(filepath.Join(home, ".actrc"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	procEnv := append(p.env, "DOCKER_HOST="+dockerHost, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
+	args := []string{"push",
+		"-W", ".github/workflows/" + workflow,
+		"-P", "ubuntu-latest=" + runnerBaseImage,
+		"--pull=false", "--rebuild=false",
+		"--network", "host",
+		"--container-daemon-socket", "-",
+		"--action-offline-mode",
+		"--bind",
+	}
+	for k, v := range env {
+		args = append(args, "--env", k+"="+v)
+	}
+	r := runTool(t, runnerTimeout, ws, procEnv, act, args...)
+	t.Logf("act %s: exit %d", workflow, r.code)
+	return r, ws
+}
+
+// registryEntry reads key's newest entry on imageRef with the host's CLI.
+func registryEntry(t *testing.T, imageRef, key string) (entryJSON, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "value")
+	r := cli(t, nil, nil, "get", imageRef, key, "-o", out, "--json")
+	if r.code != 0 {
+		t.Fatalf("manifesto get %s %s: exit %d: %s", imageRef, key, r.code, r.stderr)
+	}
+	var v entryJSON
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("manifesto get --json: %v: %q", err, r.stdout)
+	}
+	return v, readFile(t, out)
+}
+
+// entryJSON is the part of `get --json` these tests compare.
+type entryJSON struct {
+	Key       string `json:"key"`
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Created   string `json:"created"`
+	Subject   string `json:"subject"`
+}
+
+func TestRunnerActPutGet(t *testing.T) {
+	imageRef, subject := runnerRegistry(t)
+	verdict := readFile(t, "../testdata/runners/github/verdict.json")
+	r, ws := actRun(t, "put-get.yml",
+		map[string]string{"verdict.json": "testdata/runners/github/verdict.json"},
+		map[string]string{"MANIFESTO_TEST_IMAGE": imageRef, "MANIFESTO_TEST_SUBJECT": subject})
+	if r.code != 0 {
+		t.Fatalf("act put-get.yml: exit %d\n%s", r.code, runnerLog(r))
+	}
+	if !strings.Contains(r.stdout, "all outputs as expected") {
+		t.Errorf("the checking step did not report success\n%s", runnerLog(r))
+	}
+
+	// What the registry holds is what the put step reported.
+	entry, value := registryEntry(t, imageRef, "test-verdict")
+	if value != verdict {
+		t.Errorf("registry value = %q, want %q", value, verdict)
+	}
+	if entry.Subject != subject {
+		t.Errorf("registry entry subject = %q, want %q", entry.Subject, subject)
+	}
+
+	out := filepath.Join(ws, "out")
+	// Every output of every step, byte for byte, as the next step saw it.
+	want := map[string]map[string]string{
+		"PUT": {"DIGEST": entry.Digest, "SUBJECT": subject, "KEY": "test-verdict", "FOUND": "true",
+			"MEDIA_TYPE": "application/json", "CREATED": entry.Created, "PATH": "", "VALUE": "", "VERIFIED": "false",
+			"SIGNER": "", "KEYS": "", "DIGESTS": "", "PASSED": "", "FAILED": ""},
+		"GET": {"DIGEST": entry.Digest, "SUBJECT": subject, "KEY": "test-verdict", "FOUND": "true",
+			"MEDIA_TYPE": "application/json", "CREATED": entry.Created, "PATH": ".manifesto/test-verdict",
+			"VALUE": verdict, "VERIFIED": "false", "SIGNER": "", "KEYS": "", "DIGESTS": "", "PASSED": "", "FAILED": ""},
+		"MISSING": {"DIGEST": "", "SUBJECT": subject, "KEY": "seccomp", "FOUND": "false", "MEDIA_TYPE": "",
+			"CREATED": "", "PATH": "", "VALUE": "", "VERIFIED": "false", "SIGNER": "", "KEYS": "", "DIGESTS": "",
+			"PASSED": "", "FAILED": ""},
+	}
+	for step, outs := range want {
+		for name, v := range outs {
+			equalFile(t, filepath.Join(out, step, name), v)
+		}
+		// json: the whole result, which must agree with the other outputs.
+		var doc map[string]any
+		raw := readFile(t, filepath.Join(out, step, "JSON"))
+		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+			t.Errorf("%s json output: %v: %q", step, err, raw)
+		} else if doc["subject"] != subject {
+			t.Errorf("%s json output: subject = %v, want %s: %s", step, doc["subject"], subject, raw)
+		}
+	}
+	equalFile(t, filepath.Join(ws, ".manifesto", "test-verdict"), verdict)
+	if fileExists(filepath.Join(ws, ".manifesto", "seccomp")) {
+		t.Errorf("the get of a missing key wrote .manifesto/seccomp")
+	}
+}
+
+func TestRunnerActGetFailsJob(t *testing.T) {
+	imageRef, _ := runnerRegistry(t)
+	r, ws := actRun(t, "get-fails.yml", nil, map[string]string{"MANIFESTO_TEST_IMAGE": imageRef})
+	if r.code == 0 {
+		t.Fatalf("act get-fails.yml: exit 0, want the job to fail\n%s", runnerLog(r))
+	}
+	if fileExists(filepath.Join(ws, "after-get")) {
+		t.Errorf("the step after the failed get ran\n%s", runnerLog(r))
+	}
+	// The job went on to its failure() steps: the get step failed, act
+	// did not stop for some other reason.
+	equalFile(t, filepath.Join(ws, "failure-seen"), "failure\n")
+	if !strings.Contains(r.stdout, `::error title=manifesto::`) && !strings.Contains(r.stdout, `key "seccomp" not found`) {
+		t.Errorf("act's log does not show manifesto's error\n%s", runnerLog(r))
+	}
+}
+
+func TestRunnerActStepsFile(t *testing.T) {
+	imageRef, subject := runnerRegistry(t)
+	r, ws := actRun(t, "steps-file.yml", map[string]string{
+		"verdicts.yml": "testdata/steps/verdicts.yml",
+		"unit.json":    "testdata/values/unit.json",
+		"e2e.json":     "testdata/values/e2e.json",
+	}, map[string]string{"MANIFESTO_TEST_IMAGE": imageRef, "MANIFESTO_TEST_SUBJECT": subject})
+	if r.code != 0 {
+		t.Fatalf("act steps-file.yml: exit %d\n%s", r.code, runnerLog(r))
+	}
+	unit, unitValue := registryEntry(t, imageRef, "unit-tests")
+	e2e, e2eValue := registryEntry(t, imageRef, "e2e-tests")
+	if unitValue != readFile(t, "../testdata/values/unit.json") || e2eValue != readFile(t, "../testdata/values/e2e.json") {
+		t.Errorf("registry values: unit-tests %q, e2e-tests %q; want the files put", unitValue, e2eValue)
+	}
+	out := filepath.Join(ws, "out")
+	for name, v := range map[string]string{
+		"UNIT_DIGEST": unit.Digest, "UNIT_KEY": "unit-tests",
+		"E2E_DIGEST": e2e.Digest, "E2E_KEY": "e2e-tests",
+		"PROFILE_FOUND": "false",
+		"KEYS_KEYS":     "e2e-tests,unit-tests", "KEYS": "e2e-tests,unit-tests",
+		"SUBJECT": subject,
+	} {
+		equalFile(t, filepath.Join(out, name), v)
+	}
+}
+
+func TestRunnerActCheck(t *testing.T) {
+	imageRef, _ := runnerRegistry(t)
+	r, ws := actRun(t, "check.yml",
+		map[string]string{"verdict.json": "testdata/runners/github/verdict.json"},
+		map[string]string{"MANIFESTO_TEST_IMAGE": imageRef})
+	// The last gate is unmet with fail_on_unmet true: the job fails there,
+	// after the checking step passed.
+	if r.code == 0 {
+		t.Fatalf("act check.yml: exit 0, want the last gate to fail the job\n%s", runnerLog(r))
+	}
+	if !strings.Contains(r.stdout, "gate outputs as expected") {
+		t.Errorf("the checking step did not report success\n%s", runnerLog(r))
+	}
+	out := filepath.Join(ws, "out")
+	for name, v := range map[string]string{
+		"MET_PASSED": "true", "MET_FAILED": "",
+		"UNMET_PASSED": "false", "UNMET_FAILED": "test-verdict,seccomp",
+	} {
+		equalFile(t, filepath.Join(out, name), v)
+	}
+	if fileExists(filepath.Join(ws, "after-gate")) {
+		t.Errorf("the step after the failed gate ran\n%s", runnerLog(r))
+	}
+}
