@@ -134,7 +134,7 @@ func TestRunnerActPutGet(t *testing.T) {
 	// Every output of every step, byte for byte, as the next step saw it.
 	want := map[string]map[string]string{
 		"PUT": {"DIGEST": entry.Digest, "SUBJECT": subject, "KEY": "test-verdict", "FOUND": "true",
-			"MEDIA_TYPE": "application/json", "CREATED": entry.Created, "PATH": "", "VALUE": "", "VERIFIED": "false",
+			"MEDIA_TYPE": "application/json", "CREATED": entry.Created, "PATH": "", "VALUE": "", "VERIFIED": "",
 			"SIGNER": "", "KEYS": "", "DIGESTS": "", "PASSED": "", "FAILED": ""},
 		"GET": {"DIGEST": entry.Digest, "SUBJECT": subject, "KEY": "test-verdict", "FOUND": "true",
 			"MEDIA_TYPE": "application/json", "CREATED": entry.Created, "PATH": ".manifesto/test-verdict",
@@ -194,15 +194,25 @@ func TestRunnerActStepsFile(t *testing.T) {
 	if unitValue != readFile(t, "../testdata/values/unit.json") || e2eValue != readFile(t, "../testdata/values/e2e.json") {
 		t.Errorf("registry values: unit-tests %q, e2e-tests %q; want the files put", unitValue, e2eValue)
 	}
-	out := filepath.Join(ws, "out")
+	raw := readFile(t, filepath.Join(ws, "out", "outputs.json"))
+	var outs map[string]string
+	if err := json.Unmarshal([]byte(raw), &outs); err != nil {
+		t.Fatalf("steps.multi.outputs: %v: %q", err, raw)
+	}
 	for name, v := range map[string]string{
-		"UNIT_DIGEST": unit.Digest, "UNIT_KEY": "unit-tests",
-		"E2E_DIGEST": e2e.Digest, "E2E_KEY": "e2e-tests",
-		"PROFILE_FOUND": "false",
-		"KEYS_KEYS":     "e2e-tests,unit-tests", "KEYS": "e2e-tests,unit-tests",
-		"SUBJECT": subject,
+		"unit_digest": unit.Digest, "unit_key": "unit-tests", "unit_subject": subject,
+		"e2e_digest": e2e.Digest, "e2e_key": "e2e-tests", "e2e_subject": subject,
+		"profile_found": "false", "profile_key": "seccomp",
+		"keys_keys": "e2e-tests,unit-tests", "keys_found": "true",
+		// The last entry's outputs also under the plain names.
+		"keys": "e2e-tests,unit-tests", "subject": subject,
 	} {
-		equalFile(t, filepath.Join(out, name), v)
+		if got, ok := outs[name]; !ok || got != v {
+			t.Errorf("steps.multi.outputs.%s = %q (present %v), want %q", name, got, ok, v)
+		}
+	}
+	if _, ok := outs["profile_path"]; ok {
+		t.Errorf("steps.multi.outputs.profile_path is set for a missing key: %q", outs["profile_path"])
 	}
 }
 

@@ -175,7 +175,7 @@ func (p *podman) tag(t *testing.T, alias string) {
 		t.Fatalf("podman tag %s %s: exit %d: %s", p.image, alias, r.code, r.stderr)
 	}
 	t.Cleanup(func() {
-		if r := p.run(t, "untag", alias); r.code != 0 {
+		if r := p.run(t, "untag", alias, alias); r.code != 0 { // IMAGE NAME: only that name
 			t.Errorf("podman untag %s: exit %d: %s", alias, r.code, r.stderr)
 		}
 	})

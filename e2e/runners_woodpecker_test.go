@@ -60,24 +60,14 @@ func TestRunnerWoodpeckerPlugin(t *testing.T) {
 	// files, every MANIFESTO_OUT_* variable.
 	for file, want := range map[string]map[string]string{
 		"put": {"DIGEST": entry.Digest, "SUBJECT": subject, "KEY": "test-verdict", "FOUND": "true",
-			"MEDIA_TYPE": "application/json", "CREATED": entry.Created, "VERIFIED": "false"},
+			"MEDIA_TYPE": "application/json", "CREATED": entry.Created},
 		"get": {"DIGEST": entry.Digest, "SUBJECT": subject, "KEY": "test-verdict", "FOUND": "true",
 			"MEDIA_TYPE": "application/json", "CREATED": entry.Created, "VERIFIED": "false",
 			// No VALUE: a JSON document is not a plain value, and dotenv
 			// outputs hold plain values only (README, Security).
 			"PATH": ".manifesto/test-verdict"},
 	} {
-		got := envLines(t, filepath.Join(ws, "out", file, "env"), "MANIFESTO_OUT_")
-		for name, v := range want {
-			if got[name] != v {
-				t.Errorf("%s step: MANIFESTO_OUT_%s = %q, want %q", file, name, got[name], v)
-			}
-		}
-		for name := range got {
-			if _, ok := want[name]; !ok {
-				t.Errorf("%s step: unexpected output MANIFESTO_OUT_%s=%q", file, name, got[name])
-			}
-		}
+		equalOutputs(t, file+" step", envLines(t, filepath.Join(ws, "out", file, "env"), "MANIFESTO_OUT_"), want)
 	}
 }
 
@@ -98,4 +88,20 @@ func envLines(t *testing.T, path, prefix string) map[string]string {
 		m[strings.TrimPrefix(name, prefix)] = v
 	}
 	return m
+}
+
+// equalOutputs fails the test unless got (output name -> value, without the
+// MANIFESTO_OUT_ prefix) is exactly want: the same names, the same bytes.
+func equalOutputs(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	for name, v := range want {
+		if g, ok := got[name]; !ok || g != v {
+			t.Errorf("%s: MANIFESTO_OUT_%s = %q (present %v), want %q", what, name, g, ok, v)
+		}
+	}
+	for name, v := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("%s: unexpected output MANIFESTO_OUT_%s=%q", what, name, v)
+		}
+	}
 }
