@@ -148,9 +148,14 @@ func podmanSetup(t *testing.T) *podman {
 	)
 	p := &podman{bin: bin, env: env, image: image}
 	for _, img := range []string{image, runnerBaseImage} {
-		if r := p.run(t, "image", "exists", img); r.code != 0 {
-			t.Fatalf("%s is not in podman's storage (%s; scripts/build-image.sh makes it): exit %d: %s",
-				img, filepath.Join(dir, "storage.conf"), r.code, r.stderr)
+		// Exit 1: no such image; anything else: podman itself failed.
+		switch r := p.run(t, "image", "exists", img); r.code {
+		case 0:
+		case 1:
+			t.Fatalf("%s is not in podman's storage (%s; scripts/build-image.sh makes it)", img, filepath.Join(dir, "storage.conf"))
+		default:
+			runnerUnavailable(t, "podman does not work here (podman image exists %s: exit %d): %s",
+				img, r.code, testbin.Tail(r.stderr, testbin.OutputTail))
 		}
 	}
 	// Can it start a container at all? (The three fixes of
