@@ -76,12 +76,22 @@ func actRun(t *testing.T, workflow string, extra map[string]string, env map[stri
 		"--container-daemon-socket", "-",
 		"--action-offline-mode",
 		"--bind",
+		// A failed job's container and volume are otherwise left running.
+		"--rm",
 	}
 	for k, v := range env {
 		args = append(args, "--env", k+"="+v)
 	}
 	r := runTool(t, runnerTimeout, ws, procEnv, act, args...)
 	t.Logf("act %s: exit %d", workflow, r.code)
+	// Whatever act left behind (it names a job's container
+	// act-<workflow>-<job>-<hash>) fails the test and is removed.
+	prefix := "act-" + strings.TrimSuffix(workflow, ".yml") + "-"
+	left := p.run(t, "ps", "-a", "--filter", "name=^"+prefix, "--format", "{{.Names}}")
+	if names := lines(left.stdout); len(names) > 0 {
+		t.Errorf("act left containers behind: %v", names)
+		p.run(t, append([]string{"rm", "-f", "-v"}, names...)...)
+	}
 	return r, ws
 }
 
