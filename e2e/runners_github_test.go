@@ -82,17 +82,36 @@ func actRun(t *testing.T, workflow string, extra map[string]string, env map[stri
 	for k, v := range env {
 		args = append(args, "--env", k+"="+v)
 	}
+	// act names a job's container act-<workflow name>-<job>-<hash of the
+	// two>, the same on every run: one an earlier, killed run left behind
+	// is removed first; one this run leaves behind fails the test.
+	prefix := "act-" + strings.TrimSuffix(workflow, ".yml") + "-"
+	if left := actContainers(t, p, prefix); len(left) > 0 {
+		t.Logf("removing containers an earlier run left behind: %v", left)
+	}
 	r := runTool(t, runnerTimeout, ws, procEnv, act, args...)
 	t.Logf("act %s: exit %d", workflow, r.code)
-	// Whatever act left behind (it names a job's container
-	// act-<workflow>-<job>-<hash>) fails the test and is removed.
-	prefix := "act-" + strings.TrimSuffix(workflow, ".yml") + "-"
-	left := p.run(t, "ps", "-a", "--filter", "name=^"+prefix, "--format", "{{.Names}}")
-	if names := lines(left.stdout); len(names) > 0 {
-		t.Errorf("act left containers behind: %v", names)
-		p.run(t, append([]string{"rm", "-f", "-v"}, names...)...)
+	if left := actContainers(t, p, prefix); len(left) > 0 {
+		t.Errorf("act left containers behind: %v", left)
 	}
 	return r, ws
+}
+
+// actContainers removes the containers (and their anonymous volumes) whose
+// names start with prefix, and returns their names.
+func actContainers(t *testing.T, p *podman, prefix string) []string {
+	t.Helper()
+	r := p.run(t, "ps", "-a", "--filter", "name=^"+prefix, "--format", "{{.Names}}")
+	if r.code != 0 {
+		t.Fatalf("podman ps: exit %d: %s", r.code, r.stderr)
+	}
+	names := lines(r.stdout)
+	if len(names) > 0 {
+		if rm := p.run(t, append([]string{"rm", "-f", "-v"}, names...)...); rm.code != 0 {
+			t.Errorf("podman rm %v: exit %d: %s", names, rm.code, rm.stderr)
+		}
+	}
+	return names
 }
 
 // registryEntry reads key's newest entry on imageRef with the host's CLI.
