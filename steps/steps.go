@@ -52,11 +52,11 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	switch req.Operation {
 	case OpTrustInit:
 		return trustInit(ctx, req, env)
-	case OpPut, OpRepair:
+	case OpPut, OpRepair, OpMigrate:
 		access = store.Write
 	case OpDelete:
 		access = store.Delete
-	case OpGet, OpList, OpHistory, OpCheck:
+	case OpGet, OpList, OpHistory, OpCheck, OpSearch:
 	default:
 		return res, errdef.Usagef("unknown operation %q", req.Operation)
 	}
@@ -76,6 +76,10 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 			err = fmt.Errorf("%w: %v", timedOut, err)
 		}
 	}()
+	if req.Operation == OpSearch || req.Operation == OpMigrate {
+		err = onRepository(ctx, req, env, access, &res)
+		return res, err
+	}
 	t, err := store.Open(ctx, req.Image, openOptions(req, env, access)...)
 	if err != nil {
 		return res, err

@@ -1,0 +1,322 @@
+package store
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
+)
+
+// The original tool's format (aquasecurity/manifesto, 2017), read by
+// migrate. Per repository, one image tagged _manifesto: built FROM scratch
+// with ADD <file> /data, so a Docker schema 2 (or OCI) manifest with one
+// layer, a tar (gzipped or not) holding "data". data is JSON:
+//
+//	{"images": [{"image_digest": "sha256:…",
+//	             "manifesto": [{"type": "seccomp", "digest": "sha256:…"}]}]}
+//
+// or, in the variant its README shows, keyed by tag:
+//
+//	{"tags": [{"tag": "repo:v1.0", "manifest": [{"type", "digest"}]}]}
+//
+// Each value digest names a blob of the repository; the earliest versions
+// stored a value as a one-layer image instead (REPO@digest, its /data the
+// value).
+
+// LegacyTag is the tag of the original tool's per-repository index.
+const LegacyTag = "_manifesto"
+
+// Bounds of what migrate reads: the index's data and each value are read
+// into memory (the original tool did the same, so nothing it wrote is
+// larger), the index's data and an image-valued value's layer included.
+const (
+	MaxLegacyData   = 16 << 20
+	MaxLegacyValue  = 64 << 20
+	maxLegacyValues = 100_000
+)
+
+// LegacyIndex is the original tool's index of one repository.
+type LegacyIndex struct {
+	// Digest is the manifest digest of the _manifesto image.
+	Digest string
+	// ByTag: the tag-keyed variant (LegacyImage.Tag set, Digest not).
+	ByTag  bool
+	Images []LegacyImage
+}
+
+// LegacyImage is one image of the index and its typed values. Every string
+// is as the index holds it: not validated, hostile.
+type LegacyImage struct {
+	// Digest is the image_digest (images form).
+	Digest string
+	// Tag is the tag as written (tags form: "repo:v1.0").
+	Tag    string
+	Values []LegacyValue
+}
+
+// LegacyValue is one typed value of an image.
+type LegacyValue struct {
+	Type   string `json:"type"`
+	Digest string `json:"digest"`
+}
+
+// How a value was stored by the original tool.
+const (
+	LegacyFormBlob  = "blob"
+	LegacyFormImage = "image"
+)
+
+// ReadLegacyIndex reads the repository's _manifesto image. ErrNotFound when
+// there is none; ErrInvalidResponse when it is not the original tool's
+// index (no single layer holding data, data that is not its JSON).
+func (r *Repository) ReadLegacyIndex(ctx context.Context) (LegacyIndex, error) {
+	b, d, err := r.m.r.getManifest(ctx, LegacyTag, manifestAccept, manifestLimit)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return LegacyIndex{}, errdef.WithClass(fmt.Errorf("%s has no %s tag: nothing to migrate: %w", r.repo.Name(), LegacyTag, err), errdef.ErrNotFound)
+	}
+	if err != nil {
+		return LegacyIndex{}, fmt.Errorf("read %s:%s: %w", r.repo.Name(), LegacyTag, err)
+	}
+	data, err := r.imageData(ctx, b, d.Digest, MaxLegacyData)
+	if err != nil {
+		return LegacyIndex{}, fmt.Errorf("%s:%s: %w", r.repo.Name(), LegacyTag, err)
+	}
+	idx, err := ParseLegacyData(data)
+	if err != nil {
+		return LegacyIndex{}, fmt.Errorf("%s:%s (%s): %w", r.repo.Name(), LegacyTag, d.Digest, err)
+	}
+	idx.Digest = d.Digest.String()
+	return idx, nil
+}
+
+// ParseLegacyData parses the data file of a _manifesto image. Either form is
+// accepted, not both; a document with neither is not the tool's.
+func ParseLegacyData(data []byte) (LegacyIndex, error) {
+	var doc struct {
+		Images *[]struct {
+			ImageDigest string        `json:"image_digest"`
+			Manifesto   []LegacyValue `json:"manifesto"`
+		} `json:"images"`
+		Tags *[]struct {
+			Tag      string        `json:"tag"`
+			Manifest []LegacyValue `json:"manifest"`
+		} `json:"tags"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return LegacyIndex{}, invalidf("data is not the original manifesto index (JSON with \"images\" or \"tags\"): %v", err)
+	}
+	var idx LegacyIndex
+	n := 0
+	switch {
+	case doc.Images != nil && doc.Tags != nil:
+		return LegacyIndex{}, invalidf("data has both \"images\" and \"tags\"; the original manifesto wrote one of them")
+	case doc.Images != nil:
+		for _, im := range *doc.Images {
+			n += len(im.Manifesto)
+			idx.Images = append(idx.Images, LegacyImage{Digest: im.ImageDigest, Values: im.Manifesto})
+		}
+	case doc.Tags != nil:
+		idx.ByTag = true
+		for _, tg := range *doc.Tags {
+			n += len(tg.Manifest)
+			idx.Images = append(idx.Images, LegacyImage{Tag: tg.Tag, Values: tg.Manifest})
+		}
+	default:
+		return LegacyIndex{}, invalidf("data is not the original manifesto index: it has neither \"images\" nor \"tags\"")
+	}
+	if n > maxLegacyValues {
+		return LegacyIndex{}, invalidf("data lists %d values, more than the %d migrate reads", n, maxLegacyValues)
+	}
+	return idx, nil
+}
+
+// FetchLegacyValue writes the value the original tool stored under digest
+// to w and says how it was stored: a blob (tried first), else a one-layer
+// image whose /data is the value. ErrNotFound when it is neither. A blob is
+// checked against its digest; an image against its manifest digest and its
+// layer's.
+func (r *Repository) FetchLegacyValue(ctx context.Context, digest string, w io.Writer) (string, error) {
+	h, err := v1.NewHash(digest)
+	if err != nil || h.Algorithm != "sha256" {
+		return "", invalidf("value digest %q is not a sha256 digest", digest)
+	}
+	b, err := r.readBlob(ctx, v1.Descriptor{Digest: h, Size: -1}, MaxLegacyValue)
+	if err == nil {
+		_, err = w.Write(b)
+		return LegacyFormBlob, err
+	}
+	if !errors.Is(err, errdef.ErrNotFound) {
+		return "", fmt.Errorf("read value blob %s: %w", digest, err)
+	}
+	mb, md, err := r.m.r.getManifest(ctx, digest, manifestAccept, manifestLimit)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return "", errdef.NotFoundf("value %s is neither a blob nor an image of %s", digest, r.repo.Name())
+	}
+	if err != nil {
+		return "", fmt.Errorf("read value image %s: %w", digest, err)
+	}
+	data, err := r.imageData(ctx, mb, md.Digest, MaxLegacyValue)
+	if err != nil {
+		return "", fmt.Errorf("value image %s: %w", digest, err)
+	}
+	_, err = w.Write(data)
+	return LegacyFormImage, err
+}
+
+// DeleteLegacyIndex removes the _manifesto tag, if it still names digest
+// (an index someone rewrote since it was read is left alone).
+func (r *Repository) DeleteLegacyIndex(ctx context.Context, digest string) error {
+	h, ok, err := r.resolveTag(ctx, LegacyTag)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	if h.String() != digest {
+		return fmt.Errorf("%s:%s now names %s, not the %s migrated: left alone", r.repo.Name(), LegacyTag, h, digest)
+	}
+	if err := r.m.r.deleteManifest(ctx, LegacyTag); err != nil {
+		return fmt.Errorf("delete %s:%s: %w", r.repo.Name(), LegacyTag, err)
+	}
+	return nil
+}
+
+// readBlob reads blob d (its size -1 when unknown) into memory, at most
+// limit bytes, checked against its digest.
+func (r *Repository) readBlob(ctx context.Context, d v1.Descriptor, limit int64) ([]byte, error) {
+	if d.Size > limit {
+		return nil, invalidf("blob %s is %d bytes, more than the %d migrate reads", d.Digest, d.Size, limit)
+	}
+	rc, err := r.m.r.openBlob(ctx, d.Digest, d.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := readCapped(rc, limit, "blob "+d.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	if d.Size >= 0 && int64(len(b)) != d.Size {
+		return nil, invalidf("blob %s is %d bytes, its manifest says %d", d.Digest, len(b), d.Size)
+	}
+	if err := checkDigest(b, d.Digest); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// imageData returns the file /data of a one-layer image (manifest b of
+// digest h), at most limit bytes.
+func (r *Repository) imageData(ctx context.Context, b []byte, h v1.Hash, limit int64) ([]byte, error) {
+	var m v1.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, invalidf("image %s is not an image manifest: %v", h, err)
+	}
+	switch mt := documentMediaType(b); mt {
+	case types.DockerManifestSchema2, types.OCIManifestSchema1, "":
+	default:
+		return nil, invalidf("image %s is a %q, not a single image (Docker schema 2 or OCI manifest)", h, mt)
+	}
+	if len(m.Layers) != 1 {
+		return nil, invalidf("image %s has %d layers; the original manifesto wrote one (FROM scratch, ADD … /data)", h, len(m.Layers))
+	}
+	layer, err := r.readBlob(ctx, m.Layers[0], limit)
+	if err != nil {
+		return nil, fmt.Errorf("read layer of image %s: %w", h, err)
+	}
+	data, err := LayerFile(layer, "data", limit)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", h, err)
+	}
+	return data, nil
+}
+
+// LayerFile returns the regular file name (a path from the root, "data"
+// for /data) in layer, a tar archive, gzipped or not, reading at most
+// limit bytes of it (decompressed: a gzip bomb stops there).
+func LayerFile(layer []byte, name string, limit int64) ([]byte, error) {
+	var src io.Reader = bytes.NewReader(layer)
+	br := bufio.NewReader(src)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, invalidf("layer is not a valid gzip stream: %v", err)
+		}
+		src = zr
+	} else {
+		src = br
+	}
+	// The archive around the file may hold a little more than the file.
+	tr := tar.NewReader(io.LimitReader(src, limit+1<<20))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil, invalidf("layer has no file /%s", name)
+		}
+		if err != nil {
+			return nil, invalidf("layer is not a valid tar archive: %v", err)
+		}
+		if path.Clean("/"+hdr.Name) != "/"+name {
+			continue
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, invalidf("/%s in the layer is not a regular file", name)
+		}
+		if hdr.Size > limit {
+			return nil, invalidf("/%s is %d bytes, more than the %d migrate reads", name, hdr.Size, limit)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, invalidf("read /%s from the layer: %v", name, err)
+		}
+		return b, nil
+	}
+}
+
+// NewestValue returns the newest readable version of key on the image and
+// the digest of its value (fetching that entry's manifest); found is false
+// when the key has no version.
+func (t *Target) NewestValue(ctx context.Context, key string) (e Entry, valueDigest string, found bool, err error) {
+	history, err := t.History(ctx, key)
+	if err != nil {
+		return Entry{}, "", false, err
+	}
+	subject, _ := t.Subject(ctx)
+	for _, e := range history {
+		h, err := v1.NewHash(e.Digest)
+		if err != nil {
+			return Entry{}, "", false, invalidf("entry digest %q: %v", e.Digest, err)
+		}
+		b, err := t.b.manifest(ctx, h)
+		if errors.Is(err, errdef.ErrNotFound) {
+			continue // listed but gone, as Read skips it
+		}
+		if err != nil {
+			return Entry{}, "", false, fmt.Errorf("read entry %s: %w", e.Digest, err)
+		}
+		p, err := parseEntry(b, h, subject.Digest, key)
+		if err != nil {
+			return Entry{}, "", false, err
+		}
+		return p.entry, p.value.Digest.String(), true, nil
+	}
+	return Entry{}, "", false, nil
+}
+
+// ValueDigest is the digest a value of these bytes has once stored.
+func ValueDigest(b []byte) string {
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(b))
+}
