@@ -53,6 +53,7 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	env := steps.Env{
 		Stdout:    io.Discard,
 		Progress:  outputs.NewProgress(stderr, false, progressThreshold),
+		Count:     outputs.NewCount(stderr, false),
 		UserAgent: "manifesto/" + buildVersion() + " (step; " + string(step.System) + ")",
 		OpenTrust: openTrust,
 		Secrets:   secrets,
@@ -211,6 +212,10 @@ func outcome(op inputs.Op, r steps.Result) string {
 		return prefix + fmt.Sprintf("%d versions on %s", len(r.Entries), r.Subject)
 	case r.Operation == steps.OpDelete:
 		return prefix + fmt.Sprintf("deleted %d versions from %s", len(r.Entries), r.Subject)
+	case r.Operation == steps.OpSearch:
+		return prefix + fmt.Sprintf("%d images with metadata", len(r.Images))
+	case r.Operation == steps.OpMigrate && r.Migrate != nil:
+		return prefix + fmt.Sprintf("%d values: %s", len(r.Migrate.Items), r.Migrate.Summary())
 	case r.Operation == steps.OpCheck && r.Check != nil:
 		if !r.Check.Passed {
 			return prefix + fmt.Sprintf("policy not met on %s (failed: %s)", r.Subject, strings.Join(r.Check.Failed(), ", "))

@@ -220,6 +220,8 @@ It prints a table (requirement, ✓ or ✗, reason), or with --json
 		RunE: run,
 	}
 
+	search, migrate := repositoryCommands(run)
+
 	demo := &cobra.Command{
 		Use:   cmdDemo,
 		Short: "Show manifesto at work on a throwaway example",
@@ -280,7 +282,7 @@ with that --trust-dir need no --notary-root-key-id.`,
 		RunE:    run,
 	}
 
-	root.AddCommand(put, get, list, history, del, repair, check, trustCmd, demo, step, version)
+	root.AddCommand(put, get, list, history, del, repair, check, search, migrate, trustCmd, demo, step, version)
 	addFlags(root, o)
 	// --policy FILE, as people write it, is --policy-file (input
 	// policy_file): the step input policy is the inline YAML.

@@ -166,7 +166,20 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 		}
 	}
 
-	if err := checkImage(req.Image, req.Registry.PlainHTTP); err != nil {
+	if isRepositoryOp(op) {
+		if err := checkRepository(req.Image, req.Registry.PlainHTTP); err != nil {
+			return req, err
+		}
+		if req.Platform != "" {
+			return req, errdef.Usagef("%s does not apply to %s: it works on every image of the repository", r.source(inPlatform), op)
+		}
+		var err error
+		req.Search, req.Migrate, err = repositorySettings(op, o.get, r.source,
+			func(name string) (bool, error) { return o.on(name), nil })
+		if err != nil {
+			return req, err
+		}
+	} else if err := checkImage(req.Image, req.Registry.PlainHTTP); err != nil {
 		return req, err
 	}
 	if len(args) > 1 {

@@ -45,6 +45,9 @@ func (b *stepBuilder) singleOp() ([]Op, error) {
 	if err := b.checkInputs(&spec); err != nil {
 		return nil, err
 	}
+	if err := b.repositoryInputs(&spec); err != nil {
+		return nil, err
+	}
 	if id := b.in[inID]; id.value != "" {
 		if !stepIDPattern.MatchString(id.value) {
 			return nil, errdef.Usagef("%s %q is invalid: use lower-case letters, digits and '_'", b.label(inID), id.value)
@@ -93,6 +96,9 @@ type opSpec struct {
 	// (default true). Set only for a check of the single-operation form.
 	policy      *policy.Policy
 	failOnUnmet bool
+	// repository is search's or migrate's settings. Set only for those
+	// operations of the single-operation form.
+	repository *repositorySpec
 	// missing is the error for a required setting left empty; why is ""
 	// or ` for operation "get"`.
 	missing func(setting, why string) error
@@ -109,10 +115,14 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		if s.policy == nil {
 			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step (inputs policy, policy_file, require), not in a steps file", s.operation.label(), opName)
 		}
+	case steps.OpSearch, steps.OpMigrate:
+		if s.repository == nil {
+			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step (its image input names the repository), not in a steps file", s.operation.label(), opName)
+		}
 	case "":
 		return Op{}, s.missing(inOperation, "")
 	default:
-		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete or check", s.operation.label(), opName)
+		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete, check, search or migrate", s.operation.label(), opName)
 	}
 	forOp := fmt.Sprintf(" for operation %q", opName)
 	notFor := func(f opField) error {
@@ -124,11 +134,18 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		return Op{}, s.missing(inImage, "")
 	}
 	req.Image = s.image.value
-	if err := checkImage(req.Image, b.plainHTTP); err != nil {
+	if isRepositoryOp(opName) {
+		if err := checkRepository(req.Image, b.plainHTTP); err != nil {
+			return Op{}, s.image.wrap(err)
+		}
+		req.Search, req.Migrate = s.repository.search, s.repository.migrate
+	} else if err := checkImage(req.Image, b.plainHTTP); err != nil {
 		return Op{}, s.image.wrap(err)
 	}
 
-	if opName == steps.OpList || opName == steps.OpCheck {
+	if opName == steps.OpSearch {
+		// search's key input: keys, one per line (repositoryInputs).
+	} else if opName == steps.OpList || opName == steps.OpCheck || opName == steps.OpMigrate {
 		if s.key.value != "" {
 			return Op{}, notFor(s.key)
 		}
@@ -161,6 +178,9 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		req.Digest = d.value
 	}
 	if p := s.platform; p.value != "" {
+		if isRepositoryOp(opName) {
+			return Op{}, notFor(p)
+		}
 		if err := checkPlatform(p.value, p.label()); err != nil {
 			return Op{}, err
 		}

@@ -36,6 +36,7 @@ type Output struct{ Name, Value string }
 //   - digests: history: every version's digest, comma-separated, newest
 //     first; delete: the deleted entries' digests; repair: the re-indexed
 //     entries' digests;
+//   - images: search: the image digests found, comma-separated;
 //   - json: the JSON document of r (see JSON) as one line, without the
 //     trailing newline.
 //
@@ -91,6 +92,8 @@ func StepOutputs(r steps.Result) []Output {
 	switch r.Operation {
 	case steps.OpHistory, steps.OpDelete, steps.OpRepair:
 		add("digests", joinDigests(r.Entries))
+	case steps.OpSearch:
+		add("images", joinImages(r.Images))
 	}
 	var doc bytes.Buffer
 	if JSON(&doc, r) == nil {
@@ -144,7 +147,7 @@ var outputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 // (GitLab dotenv: 20 variables, 5 KB; Tekton: 4 KB): what a later job needs
 // most comes first, so that what a limit drops is the least useful (json
 // repeats everything else).
-var importance = []string{"passed", "failed", "digest", "found", "path", "verified", "keys", "digests", "key", "signer", "value", "media_type", "subject", "created", "json"}
+var importance = []string{"passed", "failed", "digest", "found", "path", "verified", "keys", "digests", "images", "key", "signer", "value", "media_type", "subject", "created", "json"}
 
 // Names returns the name of every standard output StepOutputs may write
 // (before any id prefix), for checks that must cover all of them (no output

@@ -82,6 +82,11 @@ type IndexedJSON struct {
 //	check   = {"passed": bool, "requirements": [{"key", "expr",
 //	          "max_age" (when set), "passed", "reason", "digest",
 //	          "created" ("" when no version), "verified", "signer"}, ...]}
+//	search  = [{"digest", "tags": [string], "keys": [{"key", "digest",
+//	          "created"}]}, ...]
+//	migrate = {"legacy", "byTag", "dryRun", "items": [{"image", "tag",
+//	          "type", "key", "value", "form", "mediaType", "action",
+//	          "reason", "entry", "signer"}, ...], "legacyDeleted"}
 //
 // put and get also carry "verified": true and "signer" when trust was used.
 //
@@ -111,6 +116,10 @@ func JSON(w io.Writer, r steps.Result) error {
 		doc = TrustInitJSON{RootKeyID: r.RootKeyID, Created: r.Found}
 	case steps.OpCheck:
 		doc = checkJSON(r.Check)
+	case steps.OpSearch:
+		doc = searchJSON(r.Images)
+	case steps.OpMigrate:
+		doc = migrateJSON(r.Migrate)
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}

@@ -74,7 +74,21 @@ type MigrateItem struct {
 	fixable bool
 }
 
-// Counts of a report's actions.
+// Summary counts the report's actions: "2 imported, 1 skipped".
+func (r *MigrateReport) Summary() string {
+	var parts []string
+	for _, a := range []string{MigrateImported, MigrateUnchanged, MigrateWouldImport, MigrateSkipped} {
+		if n := r.count(a); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, a))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// count is how many items have action.
 func (r *MigrateReport) count(action string) int {
 	n := 0
 	for _, it := range r.Items {
