@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -217,6 +218,11 @@ func planMigration(ctx context.Context, repo *store.Repository, idx store.Legacy
 			switch {
 			case reason != "":
 			case store.CheckKey(it.Key) != nil:
+				if strings.ContainsFunc(v.Type, unrenamable) {
+					reason = fmt.Sprintf("type %s is not a valid key, and has a control character: it cannot be renamed either", quoteShort(v.Type))
+					it.Key = ""
+					break
+				}
 				if _, renamed := o.Renames[v.Type]; renamed {
 					reason = fmt.Sprintf("--rename gives type %s the key %s, which is not a valid key", quoteShort(v.Type), quoteShort(it.Key))
 				} else {
@@ -242,6 +248,10 @@ func planMigration(ctx context.Context, repo *store.Repository, idx store.Legacy
 	}
 	return items, nil
 }
+
+// unrenamable: a type with such a rune cannot be given to --rename (a
+// line of its own, no control character).
+func unrenamable(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
 
 func isSHA256(s string) bool {
 	h, err := v1.NewHash(s)

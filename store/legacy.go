@@ -154,6 +154,15 @@ func (r *Repository) FetchLegacyValue(ctx context.Context, digest string, w io.W
 	}
 	b, err := r.readBlob(ctx, v1.Descriptor{Digest: h, Size: -1}, MaxLegacyValue)
 	if err == nil {
+		// Registries that keep manifests as blobs (olareg, any on OCI
+		// layout storage) answer the blob request for an image-valued
+		// value with its manifest: read such a one as the image it is.
+		if looksLikeDataImage(b) {
+			if data, err := r.imageData(ctx, b, h, MaxLegacyValue); err == nil {
+				_, err = w.Write(data)
+				return LegacyFormImage, err
+			}
+		}
 		_, err = w.Write(b)
 		return LegacyFormBlob, err
 	}
@@ -173,6 +182,17 @@ func (r *Repository) FetchLegacyValue(ctx context.Context, digest string, w io.W
 	}
 	_, err = w.Write(data)
 	return LegacyFormImage, err
+}
+
+// looksLikeDataImage reports whether b is a one-layer image manifest
+// (Docker schema 2 or OCI), the form of the earliest image-valued values.
+func looksLikeDataImage(b []byte) bool {
+	var m v1.Manifest
+	if json.Unmarshal(b, &m) != nil || m.SchemaVersion != 2 || len(m.Layers) != 1 || m.Config.Digest.Hex == "" {
+		return false
+	}
+	mt := documentMediaType(b)
+	return mt == types.DockerManifestSchema2 || mt == types.OCIManifestSchema1
 }
 
 // DeleteLegacyIndex removes the _manifesto tag, if it still names digest
