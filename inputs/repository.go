@@ -170,9 +170,16 @@ func (b *stepBuilder) repositoryInputs(spec *opSpec) error {
 		for _, m := range mine[op] {
 			applies = applies || m == in
 		}
-		if !applies && b.in[in].value != "" {
-			return errdef.Usagef("%s does not apply to operation %q", b.label(in), op)
+		if applies || b.in[in].value == "" {
+			continue
 		}
+		if optionNamed(in).boolean {
+			// false changes nothing wherever it is set.
+			if v, err := b.boolInput(in, false); err == nil && !v {
+				continue
+			}
+		}
+		return errdef.Usagef("%s does not apply to operation %q", b.label(in), op)
 	}
 	if !isRepositoryOp(op) {
 		return nil

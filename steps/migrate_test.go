@@ -1,0 +1,75 @@
+package steps
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/manifesto-dev/manifesto/internal/legacyfixture"
+	"github.com/manifesto-dev/manifesto/internal/secret"
+	"github.com/manifesto-dev/manifesto/internal/testimage"
+	"github.com/manifesto-dev/manifesto/store"
+)
+
+// TestMigrateAndSearch runs both operations through Run on both kinds of
+// registry: media types sniffed, a second run unchanged, a type that is a
+// secret of the run redacted from the report, search finding what migrate
+// wrote.
+func TestMigrateAndSearch(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{testimage.Referrers, testimage.Fallback} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			repo := testimage.NewRepo(t, kind)
+			image := repo.Push("v1")
+			res, err := Run(ctx, Request{Operation: OpList, Image: image}, Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr, path, _ := strings.Cut(repo.Path, "/")
+			old := legacyfixture.New(t, addr, path)
+			const secretType = "s3cr3t-t0ken-value"
+			jd, td := old.UploadBlob([]byte(`{"a":1}`)), old.UploadBlob([]byte("plain text"))
+			old.PushDataImage(store.LegacyTag, legacyfixture.Index(legacyfixture.Image{ImageDigest: res.Subject,
+				Manifesto: []legacyfixture.Value{{Type: "profile", Digest: jd}, {Type: "notes", Digest: td}, {Type: secretType + " X", Digest: td}}}))
+
+			secrets := secret.New()
+			secrets.Add(secretType)
+			env := Env{Secrets: secrets}
+			req := Request{Operation: OpMigrate, Image: repo.Path}
+			res, err = Run(ctx, req, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			actions := map[string]MigrateItem{}
+			for _, it := range res.Migrate.Items {
+				actions[it.Type] = it
+				if strings.Contains(it.Type+it.Reason, secretType) {
+					t.Errorf("a secret reached the report: %+v", it)
+				}
+			}
+			if actions["profile"].Action != MigrateImported || actions["profile"].MediaType != "application/json" ||
+				actions["notes"].Action != MigrateImported || actions["notes"].MediaType != "application/octet-stream" {
+				t.Errorf("items = %+v", res.Migrate.Items)
+			}
+			if res.Migrate.Summary() != "2 imported, 1 skipped" {
+				t.Errorf("summary %q", res.Migrate.Summary())
+			}
+
+			res, err = Run(ctx, req, env)
+			if err != nil || res.Migrate.Summary() != "2 unchanged, 1 skipped" {
+				t.Errorf("second run: %v, %+v", err, res.Migrate)
+			}
+
+			res, err = Run(ctx, Request{Operation: OpSearch, Image: repo.Path, Search: SearchOptions{Keys: []string{"notes", "profile"}}}, env)
+			if err != nil || len(res.Images) != 1 || len(res.Images[0].Keys) != 2 || strings.Join(res.Images[0].Tags, ",") != "v1" {
+				t.Errorf("search: %v, %+v", err, res.Images)
+			}
+			res, err = Run(ctx, Request{Operation: OpSearch, Image: repo.Path, Search: SearchOptions{Keys: []string{"notes", "other"}}}, env)
+			if err != nil || len(res.Images) != 0 || res.Found {
+				t.Errorf("search for a missing key: %v, %+v", err, res.Images)
+			}
+		})
+	}
+}
