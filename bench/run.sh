@@ -15,6 +15,8 @@
 #                         on CNCF Distribution and on go-containerregistry's registry with
 #                         the referrers API, requests counted by internal/faultproxy),
 #                         BenchmarkConcurrentWriters (goal 4)
+#   bench/search_test.go  BenchmarkSearch (issue 12: manifesto search vs crane ls + oras
+#                         discover per tag, on Distribution and olareg; its own section)
 #
 #   bench/run.sh                         # everything, about 3 minutes once the tools are built
 #   bench/run.sh -bench Peers            # extra arguments go to 'go test' (the last -bench wins)
