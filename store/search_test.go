@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
@@ -161,20 +162,20 @@ func TestForEach(t *testing.T) {
 		running--
 		mu.Unlock()
 		return nil
-	}, func() { done++ })
+	}, func() { mu.Lock(); done++; mu.Unlock() })
 	if err != nil || done != 50 || most > 3 {
 		t.Errorf("err %v, done %d, at most %d at once", err, done, most)
 	}
 	boom := errdef.NotFoundf("boom")
-	calls := 0
+	var calls atomic.Int32
 	err = forEach(ctx, 1, 50, func(i int) error {
-		calls++
+		calls.Add(1)
 		if i == 2 {
 			return boom
 		}
 		return nil
 	}, func() {})
-	if err != boom || calls > 4 {
-		t.Errorf("err %v after %d calls, want boom within 4", err, calls)
+	if err != boom || calls.Load() > 4 {
+		t.Errorf("err %v after %d calls, want boom within 4", err, calls.Load())
 	}
 }
