@@ -1,8 +1,6 @@
 package store
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -12,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -269,41 +269,153 @@ func (r *Repository) imageData(ctx context.Context, b []byte, h v1.Hash, limit i
 // limit bytes of it (decompressed: a gzip bomb stops there).
 func LayerFile(layer []byte, name string, limit int64) ([]byte, error) {
 	var src io.Reader = bytes.NewReader(layer)
-	br := bufio.NewReader(src)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+	if len(layer) >= 2 && layer[0] == 0x1f && layer[1] == 0x8b {
+		zr, err := gzip.NewReader(src)
 		if err != nil {
 			return nil, invalidf("layer is not a valid gzip stream: %v", err)
 		}
 		src = zr
-	} else {
-		src = br
 	}
 	// The archive around the file may hold a little more than the file.
-	tr := tar.NewReader(io.LimitReader(src, limit+1<<20))
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
+	tarLimit := limit + 1<<20
+	b, err := io.ReadAll(io.LimitReader(src, tarLimit+1))
+	if err != nil {
+		return nil, invalidf("layer is not a valid gzip stream: %v", err)
+	}
+	if int64(len(b)) > tarLimit {
+		return nil, invalidf("layer is more than the %d bytes migrate reads", tarLimit)
+	}
+	return tarFile(b, name, limit)
+}
+
+// tarFile finds the regular file name in the tar archive b. It reads what
+// docker, BuildKit and Go's archive/tar write (V7, USTAR, GNU long names,
+// PAX path records); it is not a general tar reader (package archive/tar's
+// reader would add 20 KB to a binary that counts them), only enough to find
+// one file, with every offset checked against b.
+func tarFile(b []byte, name string, limit int64) ([]byte, error) {
+	const block = 512
+	want := "/" + name
+	longName := ""
+	for off := 0; ; {
+		if off+block > len(b) {
+			return nil, invalidf("layer has no file /%s (the tar archive ends without its end marker)", name)
+		}
+		h := b[off : off+block]
+		if bytes.Count(h, []byte{0}) == block {
 			return nil, invalidf("layer has no file /%s", name)
 		}
-		if err != nil {
-			return nil, invalidf("layer is not a valid tar archive: %v", err)
+		if !tarChecksumOK(h) {
+			return nil, invalidf("layer is not a valid tar archive (header at %d fails its checksum)", off)
 		}
-		if path.Clean("/"+hdr.Name) != "/"+name {
+		size, ok := tarNumber(h[124:136])
+		if !ok || size < 0 || size > int64(len(b)-off-block) {
+			return nil, invalidf("layer is not a valid tar archive (entry at %d has a bad size)", off)
+		}
+		body := b[off+block : off+block+int(size)]
+		off += block + int((size+block-1)/block*block)
+		entry := tarString(h[0:100])
+		if string(h[257:263]) == "ustar\x00" {
+			if prefix := tarString(h[345:500]); prefix != "" {
+				entry = prefix + "/" + entry
+			}
+		}
+		if longName != "" {
+			entry, longName = longName, ""
+		}
+		switch typ := h[156]; typ {
+		case 'L': // GNU: the next entry's name
+			longName = tarString(body)
 			continue
+		case 'x': // PAX: records for the next entry, "%d path=…\n" among them
+			longName = paxPath(body)
+			continue
+		case 'g', 'K': // global PAX records, GNU long link names
+			continue
+		default:
+			if path.Clean("/"+entry) != want {
+				continue
+			}
+			if typ != '0' && typ != 0 && typ != '7' {
+				return nil, invalidf("/%s in the layer is not a regular file", name)
+			}
+			if size > limit {
+				return nil, invalidf("/%s is %d bytes, more than the %d migrate reads", name, size, limit)
+			}
+			return body, nil
 		}
-		if hdr.Typeflag != tar.TypeReg {
-			return nil, invalidf("/%s in the layer is not a regular file", name)
-		}
-		if hdr.Size > limit {
-			return nil, invalidf("/%s is %d bytes, more than the %d migrate reads", name, hdr.Size, limit)
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, invalidf("read /%s from the layer: %v", name, err)
-		}
-		return b, nil
 	}
+}
+
+// tarString is a NUL-terminated header field.
+func tarString(f []byte) string {
+	if i := bytes.IndexByte(f, 0); i >= 0 {
+		f = f[:i]
+	}
+	return string(f)
+}
+
+// tarNumber parses a numeric header field: octal text, or base-256 (the
+// high bit of the first byte set) for large values.
+func tarNumber(f []byte) (int64, bool) {
+	if len(f) > 0 && f[0]&0x80 != 0 {
+		var n int64
+		for i, c := range f {
+			if i == 0 {
+				c &= 0x7f
+			}
+			if n > (1<<62)>>8 {
+				return 0, false
+			}
+			n = n<<8 | int64(c)
+		}
+		return n, true
+	}
+	s := strings.Trim(string(f), " \x00")
+	if s == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(s, 8, 64)
+	return n, err == nil
+}
+
+// tarChecksumOK checks a header's checksum: the sum of its bytes with the
+// checksum field read as spaces (unsigned, or signed as some old tars
+// wrote it).
+func tarChecksumOK(h []byte) bool {
+	want, ok := tarNumber(h[148:156])
+	if !ok {
+		return false
+	}
+	var u, s int64
+	for i, c := range h {
+		if i >= 148 && i < 156 {
+			c = ' '
+		}
+		u += int64(c)
+		s += int64(int8(c))
+	}
+	return want == u || want == s
+}
+
+// paxPath is the path record of PAX extended header records, "" when none.
+func paxPath(b []byte) string {
+	for len(b) > 0 {
+		sp := bytes.IndexByte(b, ' ')
+		if sp <= 0 {
+			return ""
+		}
+		n, err := strconv.Atoi(string(b[:sp]))
+		if err != nil || n <= sp+1 || n > len(b) {
+			return ""
+		}
+		rec := string(b[sp+1 : n])
+		b = b[n:]
+		if k, v, ok := strings.Cut(strings.TrimSuffix(rec, "\n"), "="); ok && k == "path" {
+			return v
+		}
+	}
+	return ""
 }
 
 // NewestValue returns the newest readable version of key on the image and

@@ -78,6 +78,12 @@ func TestLayerFile(t *testing.T) {
 		{"plain tar", tarOf(t, reg("data", 3)), 3, ""},
 		{"./data among others", tarOf(t, reg("etc/x", 1), reg("./data", 4)), 4, ""},
 		{"/data", tarOf(t, reg("/data", 2)), 2, ""},
+		{"after a PAX long name", tarOf(t, tar.Header{Name: strings.Repeat("dir/", 40) + "x", Size: 3, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX}, reg("data", 6)), 6, ""},
+		{"named by a PAX record", tarOf(t, tar.Header{Name: "data", Size: 7, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX, PAXRecords: map[string]string{"path": "data", "comment": "é"}}), 7, ""},
+		{"after a GNU long name", tarOf(t, tar.Header{Name: strings.Repeat("dir/", 40) + "x", Size: 3, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatGNU}, reg("data", 8)), 8, ""},
+		{"ustar prefix", tarOf(t, tar.Header{Name: strings.Repeat("p", 120) + "/data", Size: 1, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}, reg("data", 9)), 9, ""},
+		{"cut short", tarOf(t, reg("data", 900))[:1024], -1, "bad size"},
+		{"no end marker", tarOf(t, reg("other", 2))[:1024], -1, "end marker"},
 		{"no data", tarOf(t, reg("other", 2)), -1, "no file /data"},
 		{"data is a link", tarOf(t, tar.Header{Name: "data", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}), -1, "not a regular file"},
 		{"over the limit", tarOf(t, reg("data", 2000)), -1, "more than"},
@@ -153,4 +159,23 @@ func TestLegacyIndexAndValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLayerFile: any layer bytes, hostile ones included, end in the file
+// or an error, never a panic, and never more than the limit.
+func FuzzLayerFile(f *testing.F) {
+	f.Add(legacyfixture.DataLayer([]byte(`{"images":[]}`)))
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: "data", Size: 2, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX, PAXRecords: map[string]string{"path": "data"}})
+	tw.Write([]byte("hi"))
+	tw.Close()
+	f.Add(b.Bytes())
+	f.Add([]byte{0x1f, 0x8b})
+	f.Fuzz(func(t *testing.T, layer []byte) {
+		b, err := LayerFile(layer, "data", 4096)
+		if err == nil && len(b) > 4096 {
+			t.Fatalf("%d bytes, over the limit", len(b))
+		}
+	})
 }
