@@ -195,6 +195,10 @@ func (r *Repository) Search(ctx context.Context, so SearchOptions) ([]ImageKeys,
 			return nil, err
 		}
 	} else {
+		if len(subjectOrder) == 0 {
+			// No sha256-* tag: no image carries anything.
+			return nil, nil
+		}
 		// Tags and indexes at once: neither needs the other.
 		views := subjectOrder
 		prog.add(rest + len(views))

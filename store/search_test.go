@@ -179,3 +179,29 @@ func TestForEach(t *testing.T) {
 		t.Errorf("err %v after %d calls, want boom within 4", err, calls.Load())
 	}
 }
+
+// TestSearchNothing: images without metadata give nothing; a repository
+// that does not exist is not found.
+func TestSearchNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, kind := range []string{testimage.Referrers, testimage.Fallback} {
+		repo := testimage.NewRepo(t, kind)
+		repo.Push("v1")
+		repo.Push("v2")
+		r, err := OpenRepository(ctx, repo.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.Search(ctx, SearchOptions{}); err != nil || len(got) != 0 {
+			t.Errorf("%s: %+v, %v", kind, got, err)
+		}
+		r, err = OpenRepository(ctx, strings.TrimSuffix(repo.Path, "/app")+"/none")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Search(ctx, SearchOptions{}); !errors.Is(err, errdef.ErrNotFound) {
+			t.Errorf("%s: missing repository: %v", kind, err)
+		}
+	}
+}
