@@ -2,8 +2,11 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
 
 	"github.com/manifesto-dev/manifesto/internal/legacyfixture"
 	"github.com/manifesto-dev/manifesto/internal/secret"
@@ -71,5 +74,55 @@ func TestMigrateAndSearch(t *testing.T) {
 				t.Errorf("search for a missing key: %v, %+v", err, res.Images)
 			}
 		})
+	}
+}
+
+// TestMigrateTrust: --trust checks signing for every (image, key) before
+// the first write, and signs each imported entry.
+func TestMigrateTrust(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repo := testimage.NewRepo(t, testimage.Fallback)
+	a, b := repo.Push("v1"), repo.Push("v2")
+	var subjects []string
+	for _, image := range []string{a, b} {
+		res, err := Run(ctx, Request{Operation: OpList, Image: image}, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subjects = append(subjects, res.Subject)
+	}
+	addr, path, _ := strings.Cut(repo.Path, "/")
+	old := legacyfixture.New(t, addr, path)
+	v := old.UploadBlob([]byte("value"))
+	old.PushDataImage(store.LegacyTag, legacyfixture.Index(
+		legacyfixture.Image{ImageDigest: subjects[0], Manifesto: []legacyfixture.Value{{Type: "one", Digest: v}}},
+		legacyfixture.Image{ImageDigest: subjects[1], Manifesto: []legacyfixture.Value{{Type: "two", Digest: v}}}))
+
+	pt := &preflightTrust{err: errdef.Usagef("no pin")}
+	env := Env{OpenTrust: func(TrustOptions, *store.Target) (TrustBackend, error) { return pt, nil }}
+	req := Request{Operation: OpMigrate, Image: repo.Path, Trust: TrustOptions{Backend: TrustSigstore}}
+	if _, err := Run(ctx, req, env); !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "nothing was written") || pt.wrote {
+		t.Fatalf("migrate with a failing preflight: %v (signed %v)", err, pt.wrote)
+	}
+	if len(pt.asked) != 1 {
+		t.Errorf("preflight asked %+v", pt.asked)
+	}
+	if res, err := Run(ctx, Request{Operation: OpSearch, Image: repo.Path}, Env{}); err != nil || len(res.Images) != 0 {
+		t.Errorf("after the failed migrate: %+v, %v", res.Images, err)
+	}
+
+	pt.err, pt.asked = nil, nil
+	res, err := Run(ctx, req, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pt.asked) != 2 || pt.asked[1].Subject != subjects[1] || pt.asked[1].Key != "two" {
+		t.Errorf("preflight asked %+v", pt.asked)
+	}
+	for _, it := range res.Migrate.Items {
+		if it.Action != MigrateImported || it.Signer != "fake" {
+			t.Errorf("item %+v", it)
+		}
 	}
 }
