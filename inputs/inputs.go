@@ -23,10 +23,10 @@ import (
 
 // Command is what the command line asked for.
 type Command struct {
-	// Name is "put", "get", "list", "history", "delete", "repair", "demo",
-	// "version", or "" when only help was printed.
+	// Name is "put", "get", "list", "history", "delete", "repair", "search",
+	// "migrate", "demo", "version", or "" when only help was printed.
 	Name string
-	// Request is set for the five data operations and repair.
+	// Request is set for the data operations, repair, search and migrate.
 	Request steps.Request
 	// JSON is --json.
 	JSON bool
