@@ -218,6 +218,13 @@ func summaryResult(row SummaryRow) string {
 			return "not met"
 		}
 		return "passed"
+	case steps.OpSearch:
+		return plural(len(r.Images), "image", "images")
+	case steps.OpMigrate:
+		if r.Migrate != nil {
+			return r.Migrate.Summary()
+		}
+		return "done"
 	default:
 		return "done"
 	}
