@@ -116,6 +116,7 @@ func migrate(ctx context.Context, repo *store.Repository, req Request, env Env, 
 		for i := range rep.Items {
 			it := &rep.Items[i]
 			it.Type, it.Tag, it.Reason = env.Secrets.Redact(it.Type), env.Secrets.Redact(it.Tag), env.Secrets.Redact(it.Reason)
+			it.Value = env.Secrets.Redact(it.Value)
 		}
 	}()
 
