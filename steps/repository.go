@@ -30,6 +30,11 @@ func onRepository(ctx context.Context, req Request, env Env, access store.Access
 	defer func() { res.Warnings = append(res.Warnings, store.Messages(repo.Warnings)...) }()
 	switch req.Operation {
 	case OpSearch:
+		if req.Trust.Backend != TrustNone {
+			// Decision: search shows what the registry lists; checking a
+			// signature per entry is list's and get's job (--trust there).
+			res.Warnings = append(res.Warnings, "search does not verify signatures: it shows what the registry lists (use list or get with --trust on an image)")
+		}
 		return search(ctx, repo, req, env, res)
 	default:
 		return migrate(ctx, repo, req, env, res)
