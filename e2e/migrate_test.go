@@ -233,7 +233,7 @@ func TestMigrateRefusals(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if !strings.Contains(r.stderr, `names tag "team/tags:v1.0", not a digest: migrated to `+img) {
+		if !strings.Contains(r.stderr, `names tag "team/tags:v1.0", not a digest: its values go to `+img) {
 			t.Errorf("the resolution is not said: %q", r.stderr)
 		}
 		var doc migrateDoc

@@ -194,7 +194,7 @@ func planMigration(ctx context.Context, repo *store.Repository, idx store.Legacy
 				return nil, err
 			}
 			if why == "" {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("the original index names tag %s, not a digest: migrated to %s, the image it names now", quoteShort(im.Tag), digest))
+				res.Warnings = append(res.Warnings, fmt.Sprintf("the original index names tag %s, not a digest: its values go to %s, the image the tag names now", quoteShort(im.Tag), digest))
 			}
 		} else if h, err := v1.NewHash(digest); err != nil || h.Algorithm != "sha256" {
 			why = fmt.Sprintf("image_digest %s is not a sha256 digest", quoteShort(digest))
@@ -236,7 +236,9 @@ func planMigration(ctx context.Context, repo *store.Repository, idx store.Legacy
 				pair := [2]string{digest, it.Key}
 				if other, dup := taken[pair]; dup {
 					reason = fmt.Sprintf("key %s is already migrated from type %s on this image", it.Key, quoteShort(other))
-					fix = true
+					// Another type renamed onto the same key can be renamed
+					// elsewhere; the same type listed twice cannot.
+					fix = other != v.Type
 				} else {
 					taken[pair] = v.Type
 				}

@@ -126,3 +126,39 @@ func TestMigrateTrust(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateDuplicates: the same type listed twice is reported and does
+// not hold --delete-legacy back; two types renamed onto one key do, until
+// one is renamed elsewhere.
+func TestMigrateDuplicates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repo := testimage.NewRepo(t, testimage.Fallback)
+	res, err := Run(ctx, Request{Operation: OpList, Image: repo.Push("v1")}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, path, _ := strings.Cut(repo.Path, "/")
+	old := legacyfixture.New(t, addr, path)
+	v1, v2 := old.UploadBlob([]byte("one")), old.UploadBlob([]byte("two"))
+	old.PushDataImage(store.LegacyTag, legacyfixture.Index(legacyfixture.Image{ImageDigest: res.Subject,
+		Manifesto: []legacyfixture.Value{{Type: "a", Digest: v1}, {Type: "a", Digest: v2}, {Type: "B", Digest: v1}, {Type: "C", Digest: v2}}}))
+
+	req := Request{Operation: OpMigrate, Image: repo.Path, Migrate: MigrateOptions{DeleteLegacy: true,
+		Renames: map[string]string{"B": "b", "C": "b"}}}
+	res, err = Run(ctx, req, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Migrate.Summary() != "2 imported, 2 skipped" || res.Migrate.LegacyDeleted {
+		t.Fatalf("first run: %s, deleted %v: %+v", res.Migrate.Summary(), res.Migrate.LegacyDeleted, res.Migrate.Items)
+	}
+	req.Migrate.Renames["C"] = "c"
+	res, err = Run(ctx, req, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Migrate.Summary() != "1 imported, 2 unchanged, 1 skipped" || !res.Migrate.LegacyDeleted {
+		t.Errorf("second run: %s, deleted %v: %+v", res.Migrate.Summary(), res.Migrate.LegacyDeleted, res.Migrate.Items)
+	}
+}
