@@ -102,3 +102,17 @@ func TestRepositoryFalseInputsAnywhere(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRepositoryOpsNotInStepsFile: search and migrate are a step's single
+// operation.
+func TestRepositoryOpsNotInStepsFile(t *testing.T) {
+	t.Parallel()
+	ws := newStepWS(t)
+	for _, op := range []string{"search", "migrate"} {
+		writeFile(t, ws.abs(op+".yml"), "steps:\n  - {operation: "+op+", image: "+repoRef+"}\n")
+		_, err := ws.fromStep(ws.github("steps_file", op+".yml"))
+		if !errors.Is(err, errdef.ErrUsage) || !strings.Contains(err.Error(), "single operation") {
+			t.Errorf("%s in a steps file: %v", op, err)
+		}
+	}
+}
