@@ -128,7 +128,7 @@ func migrateText(w io.Writer, r *steps.MigrateReport) error {
 		b.WriteByte('\n')
 	}
 	if r.LegacyDeleted {
-		b.WriteString("deleted " + store.LegacyTag + " " + r.Legacy + "\n")
+		b.WriteString(redactedLine(nil, "deleted "+store.LegacyTag+" "+r.Legacy, MaxMessageLen) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
