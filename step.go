@@ -40,8 +40,11 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	step, err := inputs.FromStep(getenv, os.Getwd)
 	secrets := step.Secrets
 	github := inputs.DetectSystem(getenv) == inputs.SystemGitHub
+	// On GitHub every secret is masked before anything else is printed, and
+	// the secrets an operation learns (bearer tokens) right after it.
+	masker := &outputs.GitHubMasker{W: stdout, Secrets: secrets}
 	if github {
-		outputs.GitHubMasks(stdout, secrets)
+		masker.Flush()
 	}
 	if err != nil {
 		stepFailed(stdout, stderr, github, "", err, secrets)
@@ -70,6 +73,7 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		res.Path = workspaceRelative(step.Workspace, res.Path)
 		ids, results = append(ids, op.ID), append(results, res)
 		if github {
+			masker.Flush()
 			for _, w := range res.Warnings {
 				outputs.GitHubAnnotation(stdout, "warning", "", w, secrets)
 			}
