@@ -499,6 +499,10 @@ func TestStepUsageErrors(t *testing.T) {
 		{"steps_file with file", gh("steps_file", testdataPath(t, "valid.yml"), "file", "x"), []string{`input "file" (INPUT_FILE) cannot be used together`}},
 		{"steps_file missing", gh("steps_file", "ci/none.yml"), []string{`input "steps_file" (INPUT_STEPS_FILE) "ci/none.yml"`, "does not exist"}},
 		{"steps_file is a directory", gh("steps_file", "reports"), []string{`input "steps_file" (INPUT_STEPS_FILE) "reports" is a directory`}},
+		{"steps_file names a directory", gh("steps_file", "reports/"), []string{`"reports/" is a directory`}},
+		{"steps_file .. escape", gh("steps_file", "../outside/secret.txt"), []string{`input "steps_file" (INPUT_STEPS_FILE) "../outside/secret.txt" is outside the workspace`}},
+		{"steps_file is a symlink outside", gh("steps_file", "reports/innocent.json"), []string{`input "steps_file" (INPUT_STEPS_FILE) "reports/innocent.json" leads through a symbolic link outside the workspace`}},
+		{"steps_file through a symlinked dir", gh("steps_file", "link/secret.txt"), []string{`"link/secret.txt" leads through a symbolic link outside the workspace`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package outputs
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,6 +127,35 @@ func JSON(w io.Writer, r steps.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(doc) // Encode ends the document with "\n".
+}
+
+// StepsEntryJSON is one entry of a steps file in StepsJSON.
+type StepsEntryJSON struct {
+	// Step is the entry's position in the steps file, from 1.
+	Step int `json:"step"`
+	// ID is the entry's id; omitted when it has none.
+	ID        string `json:"id,omitempty"`
+	Operation string `json:"operation"`
+	// Result is the entry's own document (JSON); null when the operation
+	// failed before it had one (an image that could not be read).
+	Result json.RawMessage `json:"result"`
+}
+
+// StepsJSON writes the document of a steps file's run: an array with one
+// StepsEntryJSON per entry that ran, in order (entries after a failure did
+// not run and are absent). ids[i] is the id of results[i].
+func StepsJSON(w io.Writer, ids []string, results []steps.Result) error {
+	doc := make([]StepsEntryJSON, len(results))
+	for i, r := range results {
+		doc[i] = StepsEntryJSON{Step: i + 1, ID: ids[i], Operation: string(r.Operation), Result: json.RawMessage("null")}
+		var one bytes.Buffer
+		if JSON(&one, r) == nil {
+			doc[i].Result = bytes.TrimSuffix(one.Bytes(), []byte("\n"))
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
 }
 
 func entryJSON(e store.Entry) EntryJSON {
