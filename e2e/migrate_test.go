@@ -365,3 +365,30 @@ func tagAgain(t *testing.T, reg *testregistry.Registry, repo, from, to string) {
 		t.Fatalf("tag %s: %d", to, presp.StatusCode)
 	}
 }
+
+// TestMigrateSigned: migrate --trust sigstore signs every entry it imports,
+// and a verified get returns them.
+func TestMigrateSigned(t *testing.T) {
+	reg := testregistry.Start(t)
+	repo := reg.Ref("team/signed")
+	img := pushImage(t, repo+":v1").String()
+	old := legacyfixture.New(t, reg.Addr, "team/signed")
+	v := old.UploadBlob([]byte(`{"approved":true}`))
+	old.PushDataImage("_manifesto", legacyfixture.Index(legacyfixture.Image{ImageDigest: img,
+		Manifesto: []legacyfixture.Value{{Type: "approval", Digest: v}}}))
+	key, pub := plainKeyPair(t, t.TempDir())
+
+	var doc struct {
+		Items []struct{ Action, Signer string }
+	}
+	out := ok(t, "migrate", "--json", "--trust", "sigstore", "--sigstore-key", key, repo)
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Items) != 1 || doc.Items[0].Action != "imported" || !strings.HasPrefix(doc.Items[0].Signer, "sha256:") {
+		t.Fatalf("migrate --trust = %s", out)
+	}
+	if got := ok(t, "get", "--trust", "sigstore", "--public-key", pub, repo+":v1", "approval"); got != `{"approved":true}` {
+		t.Errorf("verified get = %q", got)
+	}
+}
