@@ -32,6 +32,7 @@ func (b *stepBuilder) singleOp() ([]Op, error) {
 		defaultFile: func(key string) opField {
 			return opField{name: inFile, value: filepath.Join(ValueDir, key), where: `input "file" (default)`, named: true}
 		},
+		transfer: b.given,
 	}
 	fom := b.in[inFailOnMissing]
 	if fom.value != "" {
@@ -93,6 +94,9 @@ type opSpec struct {
 	// (default true). Set only for a check of the single-operation form.
 	policy      *policy.Policy
 	failOnUnmet bool
+	// transfer reads the settings of copy and prune (buildTransfer); set
+	// only for the single-operation form, where they are inputs.
+	transfer func(name string) given
 	// missing is the error for a required setting left empty; why is ""
 	// or ` for operation "get"`.
 	missing func(setting, why string) error
@@ -105,6 +109,10 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	opName := s.operation.value
 	switch opName {
 	case steps.OpPut, steps.OpGet, steps.OpList, steps.OpHistory, steps.OpDelete:
+	case steps.OpCopy, steps.OpPrune:
+		if s.transfer == nil {
+			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step, not in a steps file", s.operation.label(), opName)
+		}
 	case steps.OpCheck:
 		if s.policy == nil {
 			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step (inputs policy, policy_file, require), not in a steps file", s.operation.label(), opName)
@@ -112,7 +120,7 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	case "":
 		return Op{}, s.missing(inOperation, "")
 	default:
-		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete or check", s.operation.label(), opName)
+		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete, check, copy or prune", s.operation.label(), opName)
 	}
 	forOp := fmt.Sprintf(" for operation %q", opName)
 	notFor := func(f opField) error {
@@ -128,11 +136,15 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		return Op{}, s.image.wrap(err)
 	}
 
-	if opName == steps.OpList || opName == steps.OpCheck {
+	switch {
+	case opName == steps.OpCopy || opName == steps.OpPrune:
+		// Keys, one per line, are read with the other settings of these
+		// two (buildTransfer).
+	case opName == steps.OpList || opName == steps.OpCheck:
 		if s.key.value != "" {
 			return Op{}, notFor(s.key)
 		}
-	} else {
+	default:
 		if s.key.value == "" {
 			return Op{}, s.missing(inKey, forOp)
 		}
@@ -204,6 +216,14 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	}
 	req.Registry = b.registry(req.Image)
 	req.Trust = b.trust
+	if s.transfer != nil {
+		if err := buildTransfer(opName, s.transfer, parseStepBool, &req); err != nil {
+			return Op{}, err
+		}
+		if opName == steps.OpCopy {
+			req.Copy.Registry = b.registry(req.Copy.Destination)
+		}
+	}
 	op.Request = req
 	return op, nil
 }

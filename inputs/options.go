@@ -142,7 +142,8 @@ const (
 var optionTable = []option{
 	{name: inOperation, step: true, group: groupOperation},
 	{name: inImage, step: true, group: groupOperation},
-	{name: inKey, step: true, group: groupOperation},
+	{name: inKey, step: true, cli: true, cmds: []string{"copy", "prune"}, lines: true, group: groupOperation,
+		usage: "copy/prune: only this `KEY` (repeatable; default every key)"},
 	{name: inFile, step: true, group: groupOperation},
 	{name: inMediaType, step: true, cli: true, cmds: []string{"put"}, group: groupOperation,
 		usage: "the value's media `type/subtype`, e.g. application/spdx+json (default: inferred from FILE)"},
@@ -231,6 +232,20 @@ var optionTable = []option{
 	{name: envSigstoreIDToken, env: true, cli: true, step: true, secret: true, group: groupSigstore},
 	{name: envGitHubTokenURL, env: true, cli: true, step: true, group: groupSigstore},
 	{name: envGitHubTokenAuth, env: true, cli: true, step: true, secret: true, group: groupSigstore},
+
+	// copy and prune (transfer.go); copy's destination is DST on the
+	// command line.
+	{name: inDestination, step: true, group: groupOperation},
+	{name: inLatest, step: true, cli: true, cmds: []string{"copy"}, boolean: true, group: groupOperation,
+		usage: "copy: only the newest version of each key"},
+	{name: inMetadataOnly, step: true, cli: true, cmds: []string{"copy"}, boolean: true, group: groupOperation,
+		usage: "copy: copy the entries only; the destination must have the image"},
+	{name: inKeep, step: true, cli: true, cmds: []string{"prune"}, group: groupOperation,
+		usage: "prune: keep the newest `N` versions of each key"},
+	{name: inOlderThan, step: true, cli: true, cmds: []string{"prune"}, group: groupOperation,
+		usage: "prune: remove only versions older than `DURATION` (720h, or days: 30d)"},
+	{name: inDryRun, step: true, cli: true, cmds: []string{"prune"}, boolean: true, group: groupOperation,
+		usage: "prune: print what would be removed and remove nothing"},
 }
 
 // optionNamed returns the declaration of name; the table has every name the
