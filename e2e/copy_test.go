@@ -365,7 +365,7 @@ func TestCopyInterop(t *testing.T) {
 	oras := newOras(t)
 	regctl := testbin.Find(t, "MANIFESTO_REGCTL_BIN", "regctl", "scripts/install-regctl.sh")
 	onBothRegistries(t, func(t *testing.T, reg *testregistry.Registry) {
-		host := []string{"--host", "reg=" + reg.Addr + ",tls=disabled"}
+		host := []string{"--host", "reg=" + reg.Addr + ",tls=disabled,reqConcurrent=1"}
 		src := reg.Ref("stage/app:1.0")
 		subject := pushImage(t, src)
 		ok(t, "put", src, "sbom", writeFile(t, "sbom.json", `{"v":1}`))
@@ -375,7 +375,11 @@ func TestCopyInterop(t *testing.T) {
 
 		// oras cp -r → manifesto at DST.
 		orasDst := reg.Ref("oras/app:1.0")
-		oras.run(t, "", "cp", "-r", src, orasDst)
+		// One request at a time: olareg v0.2.2 drops referrers from its
+		// listing under concurrent pushes (issue 11), which no reader can
+		// make up for.
+		runTool(t, oras.bin, "cp", "-r", "--concurrency", "1", "--from-plain-http", "--to-plain-http",
+			"--from-registry-config", oras.authFile, "--to-registry-config", oras.authFile, src, orasDst)
 		if got := historyOf(t, orasDst); !equalHistory(got, want) {
 			t.Errorf("after oras cp -r: %v, want %v", got, want)
 		}
@@ -385,7 +389,22 @@ func TestCopyInterop(t *testing.T) {
 		// regctl image copy --referrers → manifesto at DST.
 		regDst := reg.Ref("regctl/app:1.0")
 		runTool(t, regctl, append(host, "image", "copy", "--referrers", src, regDst)...)
-		if got := historyOf(t, regDst); !equalHistory(got, want) {
+		got := historyOf(t, regDst)
+		if isOlareg(t, reg) {
+			// regctl pushes referrers concurrently even with
+			// reqConcurrent=1, and olareg v0.2.2 then drops some from its
+			// listing although their manifests are stored (issue 11: 16
+			// concurrent oras attach lose entries the same way). No reader
+			// sees those; manifesto must read back exactly what the
+			// registry lists.
+			listed := referrersAPI(t, reg, "regctl/app", subject)
+			if flat := flatten(got); !slices.Equal(flat, listed) {
+				t.Errorf("after regctl image copy --referrers: manifesto reads %v, the registry lists %v", flat, listed)
+			}
+			if len(listed) < len(flatten(want)) {
+				t.Logf("olareg lists %d of the %d entries regctl copied", len(listed), len(flatten(want)))
+			}
+		} else if !equalHistory(got, want) {
 			t.Errorf("after regctl image copy --referrers: %v, want %v", got, want)
 		}
 
@@ -397,11 +416,7 @@ func TestCopyInterop(t *testing.T) {
 		for _, r := range refs {
 			viaOras = append(viaOras, r.Digest)
 		}
-		var all []string
-		for _, ds := range want {
-			all = append(all, ds...)
-		}
-		slices.Sort(all)
+		all := flatten(want)
 		slices.Sort(viaOras)
 		if !slices.Equal(viaOras, all) {
 			t.Errorf("oras discover at DST = %v, want %v", viaOras, all)
@@ -424,6 +439,39 @@ func TestCopyInterop(t *testing.T) {
 			t.Errorf("regctl artifact list at DST = %v, want %v", viaRegctl, all)
 		}
 	})
+}
+
+// flatten is every digest of a history map, sorted.
+func flatten(h map[string][]string) []string {
+	var out []string
+	for _, ds := range h {
+		out = append(out, ds...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// referrersAPI is what the registry's referrers API lists for subject in
+// repo: digests, sorted.
+func referrersAPI(t *testing.T, reg *testregistry.Registry, repo string, subject v1.Hash) []string {
+	t.Helper()
+	resp, err := http.Get(reg.URL + "/v2/" + repo + "/referrers/" + subject.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var idx struct {
+		Manifests []struct{ Digest string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range idx.Manifests {
+		out = append(out, m.Digest)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // discoverAuto is oras discover with oras's own choice of referrers API or
