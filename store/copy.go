@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -127,7 +128,7 @@ func (t *Target) Copy(ctx context.Context, src *Target, entries []Entry, withIma
 		}
 		res.Signatures += n
 	}
-	return res, nil
+	return res, t.confirmListed(ctx)
 }
 
 // checkDestinationDigest refuses a destination named by a digest other than
@@ -330,7 +331,85 @@ func (t *Target) copyReferrer(ctx context.Context, src *Target, subject, d v1.De
 		Size: int64(len(b)), Annotations: m.Annotations}
 	warn, err := t.b.attach(ctx, subject, b, desc)
 	t.Warnings = append(t.Warnings, warn...)
+	if err == nil {
+		t.attached = append(t.attached, attachedRef{subject: subject, d: desc, b: b})
+	}
 	return err
+}
+
+// attachedRef is an artifact copy attached, to confirm (confirmListed).
+type attachedRef struct {
+	subject, d v1.Descriptor
+	b          []byte
+}
+
+// Bounds of confirmListed.
+const (
+	confirmRounds   = 8
+	confirmMaxPause = 2 * time.Second
+	confirmSettle   = 250 * time.Millisecond
+)
+
+// confirmListed makes sure that a registry with the referrers API lists
+// every artifact this copy attached, the way the fallback index is
+// confirmed on the others: some registries (olareg v0.2.2) acknowledge a
+// manifest PUT with a subject and then drop it from the listing when
+// pushes race (two copies into one destination). A missing one is PUT
+// again, with growing pauses, a bounded number of times; then it is an
+// error naming the registry's behaviour.
+func (t *Target) confirmListed(ctx context.Context) error {
+	m, ok := t.b.(*remoteBackend)
+	if !ok || m.known() != referrersSupported || len(t.attached) == 0 {
+		return nil
+	}
+	pending := t.attached
+	for round := 0; ; round++ {
+		// A racing writer's stale update lands within its request: let
+		// those in flight at our last PUT finish before reading.
+		if err := sleep(ctx, confirmSettle); err != nil {
+			return err
+		}
+		bySubject := map[v1.Hash][]attachedRef{}
+		var order []v1.Hash
+		for _, a := range pending {
+			if _, seen := bySubject[a.subject.Digest]; !seen {
+				order = append(order, a.subject.Digest)
+			}
+			bySubject[a.subject.Digest] = append(bySubject[a.subject.Digest], a)
+		}
+		var missing []attachedRef
+		for _, h := range order {
+			ds, _, err := m.r.referrersAPI(ctx, h)
+			if err != nil {
+				return fmt.Errorf("confirm the copies are listed: %w", err)
+			}
+			listed := map[v1.Hash]bool{}
+			for _, d := range ds {
+				listed[d.Digest] = true
+			}
+			for _, a := range bySubject[h] {
+				if !listed[a.d.Digest] {
+					missing = append(missing, a)
+				}
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if round == confirmRounds {
+			return fmt.Errorf("the registry does not list %d of the copied artifacts (first: %s on %s) although it accepted them %d times; run the copy again later",
+				len(missing), missing[0].d.Digest, missing[0].subject.Digest, confirmRounds+1)
+		}
+		if err := sleep(ctx, min(confirmMaxPause, time.Duration(50<<round)*time.Millisecond)); err != nil {
+			return err
+		}
+		for _, a := range missing {
+			if _, err := m.r.putManifest(ctx, a.d.Digest.String(), types.OCIManifestSchema1, a.b); err != nil {
+				return fmt.Errorf("copy %s again: %w", a.d.Digest, err)
+			}
+		}
+		pending = missing
+	}
 }
 
 // signatures lists the signature bundles attached to entry manifest d
