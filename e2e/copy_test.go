@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/manifesto-dev/manifesto/internal/testbin"
+	"github.com/manifesto-dev/manifesto/internal/testnotary"
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
 	"github.com/manifesto-dev/manifesto/store"
 )
@@ -785,4 +786,59 @@ func readDotenv(t *testing.T, path string) map[string]string {
 		t.Fatal(err)
 	}
 	return parseDotenv(t, string(b))
+}
+
+// TestCopyNotary: Notary targets are bound to the GUN, so copy verifies at
+// SRC and signs again for DST's repository, or refuses before writing with
+// an error naming what is missing; prune --trust notary withdraws the
+// targets of what it removes.
+func TestCopyNotary(t *testing.T) {
+	reg := testregistry.Start(t)
+	nsrv := testnotary.Start(t)
+	src, dst, uninit := reg.Ref("stage/app:1.0"), reg.Ref("prod/app:1.0"), reg.Ref("nowhere/app:1.0")
+	pushImage(t, src)
+	owner := t.TempDir()
+	pass := []string{"NOTARY_ROOT_PASSPHRASE=root-pass-phrase", "NOTARY_TARGETS_PASSPHRASE=targets-pass-phrase"}
+	trust := []string{"--trust", "notary", "--notary-server", nsrv.URL, "--trust-dir", owner}
+	for _, repo := range []string{src, dst} {
+		cliOK(t, pass, append([]string{"trust", "init", repo}, trust...)...)
+	}
+	signed := strings.TrimSpace(cliOK(t, pass, append([]string{"put", src, "approval", writeFile(t, "a.json", `{"ok":true}`)}, trust...)...))
+	ok(t, "put", src, "approval", writeFile(t, "a.json", `{"ok":"forged"}`))
+
+	// Refused before any write: a layout has no GUN; a repository whose
+	// trust data does not exist cannot be signed for.
+	r := cli(t, nil, pass, append([]string{"copy", src, "oci:" + filepath.Join(t.TempDir(), "x")}, trust...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "needs a registry image") {
+		t.Errorf("copy to a layout with notary: exit %d, %q", r.code, r.stderr)
+	}
+	r = cli(t, nil, pass, append([]string{"copy", src, uninit}, trust...)...)
+	if r.code == 0 || !strings.Contains(r.stderr, "nothing was written") || !strings.Contains(r.stderr, "nowhere/app") {
+		t.Errorf("copy to a repository without trust data: exit %d, %q", r.code, r.stderr)
+	}
+	if r := cli(t, nil, nil, "list", uninit); r.code != 3 {
+		t.Errorf("the refused copy wrote something: list exit %d, %q", r.code, r.stdout)
+	}
+
+	c := runCopy(t, pass, append([]string{src, dst}, trust...)...)
+	if len(c.Copied) != 1 || c.Copied[0].Digest != signed || c.Signed != 1 {
+		t.Fatalf("notary copy = %+v", c)
+	}
+	if v := cliOK(t, nil, append([]string{"get", dst, "approval"}, trust...)...); v != `{"ok":true}` {
+		t.Errorf("verified get at DST = %q", v)
+	}
+	if c := runCopy(t, pass, append([]string{src, dst}, trust...)...); len(c.Copied) != 0 || c.Signed != 0 || len(c.Skipped) != 1 {
+		t.Errorf("second notary copy = %+v", c)
+	}
+
+	// prune --trust notary withdraws the removed version's target: a
+	// verified history (which trusts Notary over the listing) loses it.
+	newer := strings.TrimSpace(cliOK(t, pass, append([]string{"put", dst, "approval", writeFile(t, "a.json", `{"ok":2}`)}, trust...)...))
+	p := runPrune(t, pass, append([]string{"--keep", "1", dst}, trust...)...)
+	if !slices.Equal(digestsOf(p.Removed), []string{signed}) {
+		t.Fatalf("notary prune = %+v", p)
+	}
+	if h := lines(cliOK(t, nil, append([]string{"history", dst, "approval"}, trust...)...)); !slices.Equal(h, []string{newer}) {
+		t.Errorf("verified history after prune = %v, want %v", h, []string{newer})
+	}
 }
