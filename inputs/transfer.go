@@ -108,7 +108,7 @@ func buildTransfer(op string, get func(string) given, parseBool func(string) (bo
 			}
 		}
 		if req.Prune.Keep == 0 && req.Prune.OlderThan == 0 {
-			return errdef.Usagef("prune needs --keep N or --older-than DURATION (or both): without either it would remove nothing")
+			return errdef.Usagef("prune needs a rule: --keep N or --older-than DURATION (inputs keep, older_than), or both; without one it would remove nothing")
 		}
 		if req.Prune.DryRun, err = boolOf(inDryRun); err != nil {
 			return err
