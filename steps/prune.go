@@ -66,7 +66,7 @@ func prune(ctx context.Context, t *store.Target, tb trustBackend, repo string, r
 			}
 		}
 	}
-	if out.Signatures, err = t.Prune(ctx, out.Removed); err != nil {
+	if out.Signatures, err = t.Prune(ctx, out.Removed, out.Kept); err != nil {
 		return err
 	}
 	if tb != nil && req.Trust.Backend == TrustNotary {

@@ -81,7 +81,7 @@ func TestCopyEveryKind(t *testing.T) {
 					t.Errorf("second copy = %+v, %v", again, err)
 				}
 
-				n, err := dst.Prune(ctx, hist[:1])
+				n, err := dst.Prune(ctx, hist[:1], hist[1:])
 				if err != nil || n != 1 {
 					t.Fatalf("prune = %d, %v", n, err)
 				}

@@ -53,9 +53,13 @@ func (r PruneRule) Plan(entries []Entry) (remove, keep []Entry) {
 
 // Prune removes entries (versions of this image) with their signature
 // bundles: each bundle manifest, its trace tag and fallback-index
-// descriptor, then the entries the same way (Delete). It returns how many
-// bundles it removed.
-func (t *Target) Prune(ctx context.Context, entries []Entry) (int, error) {
+// descriptor, then the entries the same way (Delete). kept are the
+// entries the caller keeps: on a registry with the referrers API, Prune
+// then checks that the registry still lists them, since some (olareg
+// v0.2.2) lose a referrer whose addition raced a deletion, and PUTs again
+// any that are stored but no longer listed. It returns how many bundles it
+// removed.
+func (t *Target) Prune(ctx context.Context, entries, kept []Entry) (int, error) {
 	n := 0
 	for _, e := range entries {
 		d, err := t.EntryDescriptor(ctx, e)
@@ -70,14 +74,111 @@ func (t *Target) Prune(ctx context.Context, entries []Entry) (int, error) {
 			return n, fmt.Errorf("signatures of %s: %w", e.Digest, err)
 		}
 		if len(sigs) > 0 {
-			if err := t.b.removeEntries(ctx, d, sigs); err != nil {
+			if err := t.remove(ctx, d, sigs); err != nil {
 				return n, fmt.Errorf("remove signatures of %s: %w", e.Digest, err)
 			}
 			n += len(sigs)
 		}
 		t.dropFallbackTag(ctx, d.Digest)
 	}
-	return n, t.Delete(ctx, entries)
+	subject, err := t.Subject(ctx)
+	if err != nil {
+		return n, err
+	}
+	ds := make([]v1.Descriptor, 0, len(entries))
+	for _, e := range entries {
+		h, err := v1.NewHash(e.Digest)
+		if err != nil {
+			return n, invalidf("entry digest %q: %v", e.Digest, err)
+		}
+		ds = append(ds, v1.Descriptor{Digest: h})
+	}
+	if err := t.remove(ctx, subject, ds); err != nil {
+		return n, fmt.Errorf("delete from %s: %w", subject.Digest, err)
+	}
+	return n, t.relist(ctx, kept)
+}
+
+// remove deletes the referrers ds of subject. On a registry without the
+// referrers API it deletes the manifests first, and their trace tags, and
+// only then takes them out of the fallback index: Delete's order (index
+// first) cannot be confirmed while writers run, because each writer puts
+// back every entry that still has a trace tag; once manifest and trace
+// are gone nothing brings the entry back, readers skip the index's stale
+// descriptor (an untraced entry is checked to exist), and the index is
+// cleaned by this merge or the next writer's. A merge that cannot be
+// confirmed under contention is then a warning, not a failure.
+func (t *Target) remove(ctx context.Context, subject v1.Descriptor, ds []v1.Descriptor) error {
+	m, ok := t.b.(*remoteBackend)
+	if !ok || m.known() == referrersSupported {
+		return t.b.removeEntries(ctx, subject, ds)
+	}
+	gone := map[v1.Hash]bool{}
+	for _, d := range ds {
+		if err := m.r.deleteManifest(ctx, d.Digest.String()); err != nil {
+			return fmt.Errorf("delete %s: %w", d.Digest, err)
+		}
+		// Distribution drops a manifest's tags with it; others keep the
+		// trace tag until it is deleted by name.
+		tag := traceTag(subject.Digest, d.Digest)
+		if _, err := m.r.headManifest(ctx, tag); err == nil {
+			if err := m.r.deleteManifest(ctx, tag); err != nil {
+				return fmt.Errorf("delete trace tag %s: %w", tag, err)
+			}
+		} else if !errors.Is(err, errdef.ErrNotFound) {
+			return err
+		}
+		gone[d.Digest] = true
+	}
+	warn, err := m.mergeFallback(ctx, subject, nil, gone)
+	if err != nil {
+		return err
+	}
+	if warn != nil {
+		t.Warnings = append(t.Warnings, *warn)
+	}
+	return nil
+}
+
+// relist makes a registry with the referrers API list the kept entries
+// again, if the deletions made it drop some (confirmListed).
+func (t *Target) relist(ctx context.Context, kept []Entry) error {
+	m, ok := t.b.(*remoteBackend)
+	if !ok || m.known() != referrersSupported || len(kept) == 0 {
+		return nil
+	}
+	subject, err := t.Subject(ctx)
+	if err != nil {
+		return err
+	}
+	// Let a racing writer's update in flight at our last deletion land.
+	if err := sleep(ctx, confirmSettle); err != nil {
+		return err
+	}
+	ds, _, err := m.r.referrersAPI(ctx, subject.Digest)
+	if err != nil {
+		return fmt.Errorf("check the kept entries are listed: %w", err)
+	}
+	listed := map[v1.Hash]bool{}
+	for _, d := range ds {
+		listed[d.Digest] = true
+	}
+	t.attached = t.attached[:0]
+	for _, e := range kept {
+		h, err := v1.NewHash(e.Digest)
+		if err != nil || listed[h] {
+			continue
+		}
+		b, err := m.manifest(ctx, h)
+		if errors.Is(err, errdef.ErrNotFound) {
+			continue // deleted by someone else meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		t.attached = append(t.attached, attachedRef{subject: subject, d: v1.Descriptor{Digest: h, Size: int64(len(b))}, b: b})
+	}
+	return t.confirmListed(ctx)
 }
 
 // dropFallbackTag deletes the (now empty) fallback index of a pruned entry
