@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/store"
@@ -60,43 +61,27 @@ func runCopy(ctx context.Context, req Request, env Env, res *Result) (err error)
 	if err != nil {
 		return err
 	}
-	if dloc.IsLayout() {
-		if err := store.CreateLayout(dloc.Layout); err != nil {
-			return err
-		}
+	if dloc.IsLayout() && req.Trust.Backend == TrustNotary {
+		return errdef.Usagef("destination: trust notary needs a registry image: an OCI layout (%s) has no repository name to sign for", dloc)
 	}
-	dreq := req
-	dreq.Registry = req.Copy.Registry
-	dopts := openOptions(dreq, env, store.Write)
-	dst, err := store.Open(ctx, req.Copy.Destination, dopts...)
-	if err != nil {
-		return fmt.Errorf("destination: %w", err)
-	}
-	defer func() { res.Warnings = append(res.Warnings, store.Messages(dst.Warnings)...) }()
 
-	var srcTB, dstTB trustBackend
-	var srcRepo, dstRepo string
+	// The source first: nothing is created at the destination (a new
+	// layout directory) before the source is known good.
+	var srcTB trustBackend
+	var srcRepo string
 	if req.Trust.Backend != TrustNone {
 		if srcRepo, err = repository(src, req.Trust.Backend); err != nil {
 			return err
 		}
-		if dstRepo, err = repository(dst, req.Trust.Backend); err != nil {
-			return fmt.Errorf("destination: %w", err)
-		}
 		if srcTB, err = openTrust(req.Trust, env, src); err != nil {
 			return err
 		}
-		if dstTB, err = openTrust(req.Trust, env, dst); err != nil {
-			return err
-		}
 	}
-
 	subject, err := src.Subject(ctx)
 	if err != nil {
 		return err
 	}
 	res.Subject = subject.Digest.String()
-
 	var entries []store.Entry
 	if srcTB != nil {
 		entries, _, err = verified(ctx, srcTB, src, srcRepo, "", res)
@@ -109,7 +94,30 @@ func runCopy(ctx context.Context, req Request, env Env, res *Result) (err error)
 	}
 	entries = selectEntries(entries, req.Copy)
 	if len(req.Copy.Keys) > 0 && len(entries) == 0 {
-		return errdef.NotFoundf("no version of %v on %s%s", req.Copy.Keys, res.Subject, signedHint(srcTB != nil))
+		return errdef.NotFoundf("no version of key %s on %s%s", strings.Join(req.Copy.Keys, ", "), res.Subject, signedHint(srcTB != nil))
+	}
+
+	if dloc.IsLayout() {
+		if err := store.CreateLayout(dloc.Layout); err != nil {
+			return err
+		}
+	}
+	dreq := req
+	dreq.Registry = req.Copy.Registry
+	dst, err := store.Open(ctx, req.Copy.Destination, openOptions(dreq, env, store.Write)...)
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+	defer func() { res.Warnings = append(res.Warnings, store.Messages(dst.Warnings)...) }()
+	var dstTB trustBackend
+	var dstRepo string
+	if req.Trust.Backend != TrustNone {
+		if dstRepo, err = repository(dst, req.Trust.Backend); err != nil {
+			return fmt.Errorf("destination: %w", err)
+		}
+		if dstTB, err = openTrust(req.Trust, env, dst); err != nil {
+			return err
+		}
 	}
 
 	resign := req.Trust.Backend == TrustNotary
