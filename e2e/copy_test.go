@@ -870,3 +870,20 @@ func TestCopyNotary(t *testing.T) {
 		t.Errorf("verified history after prune = %v, want %v", h, []string{newer})
 	}
 }
+
+// TestCopyProgress: a value over 4 MiB shows progress on stderr while it
+// is copied, as get and put do; stdout stays the report.
+func TestCopyProgress(t *testing.T) {
+	reg := testregistry.Start(t)
+	src := reg.Ref("big/app:1.0")
+	pushImage(t, src)
+	big := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(big, []byte(strings.Repeat("x", 5<<20)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "put", src, "big", big)
+	r := cli(t, nil, nil, "copy", src, "oci:"+filepath.Join(t.TempDir(), "export"))
+	if r.code != 0 || !strings.Contains(r.stderr, "copy sha256:") || !strings.Contains(r.stderr, "5.0 MiB") || strings.Contains(r.stdout, "MiB") {
+		t.Errorf("copy of a 5 MiB value: exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+	}
+}
