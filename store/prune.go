@@ -110,6 +110,11 @@ func (t *Target) Prune(ctx context.Context, entries, kept []Entry) (int, error) 
 // confirmed under contention is then a warning, not a failure.
 func (t *Target) remove(ctx context.Context, subject v1.Descriptor, ds []v1.Descriptor) error {
 	m, ok := t.b.(*remoteBackend)
+	if ok && m.known() == referrersUnknown {
+		if _, _, err := m.hasReferrersAPI(ctx, subject.Digest); err != nil {
+			return err
+		}
+	}
 	if !ok || m.known() == referrersSupported {
 		return t.b.removeEntries(ctx, subject, ds)
 	}
