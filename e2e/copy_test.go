@@ -887,3 +887,42 @@ func TestCopyProgress(t *testing.T) {
 		t.Errorf("copy of a 5 MiB value: exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestCopyAcrossRegistries promotes from a registry without the referrers
+// API to one with it and back: each end keeps its own bookkeeping (trace
+// tags and fallback index on Distribution, the referrers API on olareg).
+func TestCopyAcrossRegistries(t *testing.T) {
+	dist, ola := testregistry.Start(t), testregistry.StartOlareg(t)
+	src, mid, back := dist.Ref("stage/app:1.0"), ola.Ref("prod/app:1.0"), dist.Ref("back/app:1.0")
+	subject := pushImage(t, src)
+	key, pub := cosignKeyPair(t, t.TempDir(), "pw")
+	signed := strings.TrimSpace(cliOK(t, []string{"COSIGN_PASSWORD=pw"}, "put", src, "approval", writeFile(t, "a.json", `{"ok":true}`), "--trust", "sigstore", "--sigstore-key", key))
+	ok(t, "put", src, "scan", writeFile(t, "s.txt", "clean"))
+	want := historyOf(t, src)
+	reading := []string{"--trust", "sigstore", "--public-key", pub}
+
+	if c := runCopy(t, nil, src, mid); !c.ImageCopied || len(c.Copied) != 2 || c.Signatures != 1 {
+		t.Fatalf("Distribution → olareg = %+v", c)
+	}
+	if got := historyOf(t, mid); !equalHistory(got, want) {
+		t.Errorf("at olareg: %v, want %v", got, want)
+	}
+	if listed := referrersAPI(t, ola, "prod/app", subject); len(listed) != 2 {
+		t.Errorf("olareg's referrers API lists %v", listed)
+	}
+	if v := cliOK(t, nil, append([]string{"get", mid, "approval"}, reading...)...); v != `{"ok":true}` {
+		t.Errorf("verified get at olareg = %q", v)
+	}
+	if c := runCopy(t, nil, mid, back); !c.ImageCopied || len(c.Copied) != 2 || c.Signatures != 1 {
+		t.Fatalf("olareg → Distribution = %+v", c)
+	}
+	if got := historyOf(t, back); !equalHistory(got, want) {
+		t.Errorf("back at Distribution: %v, want %v", got, want)
+	}
+	if idx := fallbackIndex(t, dist, "back/app", subject.String()); len(idx) != 2 {
+		t.Errorf("fallback index at Distribution lists %d entries", len(idx))
+	}
+	if h := lines(cliOK(t, nil, append([]string{"history", back, "approval"}, reading...)...)); !slices.Equal(h, []string{signed}) {
+		t.Errorf("verified history back at Distribution = %v", h)
+	}
+}
