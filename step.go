@@ -247,6 +247,10 @@ func outcome(op inputs.Op, r steps.Result) string {
 		return prefix + fmt.Sprintf("%d images with metadata", len(r.Images))
 	case r.Operation == steps.OpMigrate && r.Migrate != nil:
 		return prefix + fmt.Sprintf("%d values: %s", len(r.Migrate.Items), r.Migrate.Summary())
+	case r.Operation == steps.OpCopy && r.Copy != nil:
+		return prefix + fmt.Sprintf("copied %d entries (%d already there) of %s to %s", len(r.Copy.Copied), len(r.Copy.Skipped), r.Subject, r.Copy.Destination)
+	case r.Operation == steps.OpPrune && r.Prune != nil:
+		return prefix + fmt.Sprintf("removed %d versions from %s, kept %d", len(r.Prune.Removed), r.Subject, len(r.Prune.Kept))
 	case r.Operation == steps.OpCheck && r.Check != nil:
 		if !r.Check.Passed {
 			return prefix + fmt.Sprintf("policy not met on %s (failed: %s)", r.Subject, strings.Join(r.Check.Failed(), ", "))

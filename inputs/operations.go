@@ -32,6 +32,7 @@ func (b *stepBuilder) singleOp() ([]Op, error) {
 		defaultFile: func(key string) opField {
 			return opField{name: inFile, value: filepath.Join(ValueDir, key), where: `input "file" (default)`, named: true}
 		},
+		transfer: b.given,
 	}
 	fom := b.in[inFailOnMissing]
 	if fom.value != "" {
@@ -99,6 +100,9 @@ type opSpec struct {
 	// repository is search's or migrate's settings. Set only for those
 	// operations of the single-operation form.
 	repository *repositorySpec
+	// transfer reads the settings of copy and prune (buildTransfer); set
+	// only for the single-operation form, where they are inputs.
+	transfer func(name string) given
 	// missing is the error for a required setting left empty; why is ""
 	// or ` for operation "get"`.
 	missing func(setting, why string) error
@@ -111,6 +115,10 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	opName := s.operation.value
 	switch opName {
 	case steps.OpPut, steps.OpGet, steps.OpList, steps.OpHistory, steps.OpDelete:
+	case steps.OpCopy, steps.OpPrune:
+		if s.transfer == nil {
+			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step, not in a steps file", s.operation.label(), opName)
+		}
 	case steps.OpCheck:
 		if s.policy == nil {
 			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step (inputs policy, policy_file, require), not in a steps file", s.operation.label(), opName)
@@ -122,7 +130,7 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	case "":
 		return Op{}, s.missing(inOperation, "")
 	default:
-		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete, check, search or migrate", s.operation.label(), opName)
+		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete, check, copy, prune, search or migrate", s.operation.label(), opName)
 	}
 	forOp := fmt.Sprintf(" for operation %q", opName)
 	notFor := func(f opField) error {
@@ -143,13 +151,17 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		return Op{}, s.image.wrap(err)
 	}
 
-	if opName == steps.OpSearch {
+	switch {
+	case opName == steps.OpCopy || opName == steps.OpPrune:
+		// Keys, one per line, are read with the other settings of these
+		// two (buildTransfer).
+	case opName == steps.OpSearch:
 		// search's key input: keys, one per line (repositoryInputs).
-	} else if opName == steps.OpList || opName == steps.OpCheck || opName == steps.OpMigrate {
+	case opName == steps.OpList || opName == steps.OpCheck || opName == steps.OpMigrate:
 		if s.key.value != "" {
 			return Op{}, notFor(s.key)
 		}
-	} else {
+	default:
 		if s.key.value == "" {
 			return Op{}, s.missing(inKey, forOp)
 		}
@@ -224,6 +236,14 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	}
 	req.Registry = b.registry(req.Image)
 	req.Trust = b.trust
+	if s.transfer != nil {
+		if err := buildTransfer(opName, s.transfer, parseStepBool, &req); err != nil {
+			return Op{}, err
+		}
+		if opName == steps.OpCopy {
+			req.Copy.Registry = b.registry(req.Copy.Destination)
+		}
+	}
 	op.Request = req
 	return op, nil
 }

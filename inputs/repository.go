@@ -164,13 +164,8 @@ func parseRenames(v, src string) (map[string]string, error) {
 // for any other operation they must be empty.
 func (b *stepBuilder) repositoryInputs(spec *opSpec) error {
 	op := spec.operation.value
-	mine := map[string][]string{steps.OpSearch: {inJobs}, steps.OpMigrate: {inRename, inDryRun, inDeleteLegacy}}
 	for _, in := range []string{inJobs, inRename, inDryRun, inDeleteLegacy} {
-		applies := false
-		for _, m := range mine[op] {
-			applies = applies || m == in
-		}
-		if applies || b.in[in].value == "" {
+		if opOwns(op, in) || b.in[in].value == "" {
 			continue
 		}
 		if optionNamed(in).boolean {

@@ -771,7 +771,7 @@ func TestStepInputsList(t *testing.T) {
 	t.Parallel()
 	want := []string{"operation", "image", "key", "file", "media_type", "digest", "username", "password", "platform", "plain_http", "insecure", "timeout", "policy_file", "policy", "require", "steps_file", "id", "outputs_file", "outputs_format", "results_dir", "fail_on_missing", "fail_on_unmet", "summary", "github_token", "trust", "verify", "notary_server", "trust_dir", "notary_role", "notary_key", "notary_root_key_id", "notary_tofu",
 		"sigstore_key", "public_key", "fulcio_url", "rekor_url", "signing_config", "certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root",
-		"jobs", "rename", "dry_run", "delete_legacy"}
+		"jobs", "rename", "dry_run", "delete_legacy", "destination", "latest", "metadata_only", "keep", "older_than"}
 	if got := StepInputs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("StepInputs() = %q", got)
 	}

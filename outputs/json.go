@@ -80,6 +80,11 @@ type IndexedJSON struct {
 //	delete  = {"subject": string, "deleted": [entry, ...]}
 //	repair  = {"subject": string, "indexed": [entry, ...]}
 //	trust init = {"rootKeyID": string, "created": bool}
+//	copy    = {"subject", "destination", "imageCopied": bool,
+//	          "copied": [entry, ...], "skipped": [entry, ...],
+//	          "signatures": int, "signed": int}
+//	prune   = {"subject", "started", "dryRun": bool, "removed": [entry, ...],
+//	          "kept": [entry, ...], "signatures": int}
 //	check   = {"passed": bool, "requirements": [{"key", "expr",
 //	          "max_age" (when set), "passed", "reason", "digest",
 //	          "created" ("" when no version), "verified", "signer"}, ...]}
@@ -121,6 +126,16 @@ func JSON(w io.Writer, r steps.Result) error {
 		doc = searchJSON(r.Images)
 	case steps.OpMigrate:
 		doc = migrateJSON(r.Migrate)
+	case steps.OpCopy:
+		var err error
+		if doc, err = copyJSON(r); err != nil {
+			return err
+		}
+	case steps.OpPrune:
+		var err error
+		if doc, err = pruneJSON(r); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}

@@ -213,6 +213,19 @@ func summaryResult(row SummaryRow) string {
 		return "deleted " + strconv.Itoa(len(r.Entries))
 	case steps.OpRepair:
 		return "re-indexed " + strconv.Itoa(len(r.Entries))
+	case steps.OpCopy:
+		if r.Copy != nil {
+			return "copied " + strconv.Itoa(len(r.Copy.Copied))
+		}
+		return "done"
+	case steps.OpPrune:
+		if r.Prune != nil && r.Prune.DryRun {
+			return "would remove " + strconv.Itoa(len(r.Prune.Removed))
+		}
+		if r.Prune != nil {
+			return "removed " + strconv.Itoa(len(r.Prune.Removed))
+		}
+		return "done"
 	case steps.OpCheck:
 		if r.Check != nil && !r.Check.Passed {
 			return "not met"

@@ -21,6 +21,10 @@ const (
 	OpHistory = "history"
 	OpDelete  = "delete"
 	OpRepair  = "repair"
+	// OpCopy copies the image and its entries to Destination (copy.go).
+	OpCopy = "copy"
+	// OpPrune removes old versions (prune.go).
+	OpPrune = "prune"
 	// OpTrustInit creates the image repository's trust data (Notary).
 	OpTrustInit = "trust-init"
 	// OpSearch and OpMigrate work on a whole repository (Image holds it):
@@ -62,6 +66,9 @@ type Request struct {
 	Timeout  time.Duration
 	Registry RegistryOptions
 	Trust    TrustOptions
+	// Copy and Prune hold the settings of those operations.
+	Copy  CopyOptions
+	Prune PruneOptions
 }
 
 // Trust backends.
@@ -153,6 +160,9 @@ type Result struct {
 	Migrate *MigrateReport `json:"migrate,omitempty"`
 	// RootKeyID is the root key readers pin (trust init).
 	RootKeyID string `json:"rootKeyID,omitempty"`
+	// Copy is what copy did; Prune what prune did (or would do).
+	Copy  *CopyResult  `json:"copy,omitempty"`
+	Prune *PruneResult `json:"prune,omitempty"`
 	// Warnings are things the user should know that did not fail the step.
 	Warnings []string `json:"warnings,omitempty"`
 }

@@ -54,8 +54,9 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		return trustInit(ctx, req, env)
 	case OpPut, OpRepair, OpMigrate:
 		access = store.Write
-	case OpDelete:
+	case OpDelete, OpPrune:
 		access = store.Delete
+	case OpCopy:
 	case OpGet, OpList, OpHistory, OpCheck, OpSearch:
 	default:
 		return res, errdef.Usagef("unknown operation %q", req.Operation)
@@ -76,8 +77,13 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 			err = fmt.Errorf("%w: %v", timedOut, err)
 		}
 	}()
-	if req.Operation == OpSearch || req.Operation == OpMigrate {
+	switch req.Operation {
+	case OpSearch, OpMigrate:
 		err = onRepository(ctx, req, env, access, &res)
+		return res, err
+	case OpCopy:
+		// Two locations, each with its own trust backend: copy.go.
+		err = runCopy(ctx, req, env, &res)
 		return res, err
 	}
 	t, err := store.Open(ctx, req.Image, openOptions(req, env, access)...)
@@ -155,6 +161,8 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		res.Entries, err = t.Repair(ctx)
 	case OpCheck:
 		err = check(ctx, t, tb, repo, verify, req, env, &res)
+	case OpPrune:
+		err = prune(ctx, t, tb, repo, req, env, &res)
 	}
 	return res, err
 }
