@@ -55,7 +55,7 @@ func gitlabRun(t *testing.T, pipeline string, extra, vars map[string]string) (re
 	for k, v := range vars {
 		args = append(args, "--variable", k+"="+v)
 	}
-	r := runTool(t, runnerTimeout, ws, env, gcl, args...)
+	r := runBoundedTool(t, runnerTimeout, ws, env, gcl, args...)
 	t.Logf("gitlab-ci-local %s: exit %d", pipeline, r.code)
 	return r, ws
 }

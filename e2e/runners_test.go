@@ -73,10 +73,10 @@ func runnerUnavailable(t *testing.T, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// runTool runs name with args in dir with env, bounded by timeout; a
+// runBoundedTool runs name with args in dir with env, bounded by timeout; a
 // timeout kills its whole process group and fails the test. Output is kept
 // up to testbin.OutputCap bytes each.
-func runTool(t *testing.T, timeout time.Duration, dir string, env []string, name string, args ...string) result {
+func runBoundedTool(t *testing.T, timeout time.Duration, dir string, env []string, name string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -170,7 +170,7 @@ func podmanSetup(t *testing.T) *podman {
 // run runs one podman command.
 func (p *podman) run(t *testing.T, args ...string) result {
 	t.Helper()
-	return runTool(t, podmanTimeout, "", p.env, p.bin, args...)
+	return runBoundedTool(t, podmanTimeout, "", p.env, p.bin, args...)
 }
 
 // tag adds the name alias to the image under test until the test ends.
@@ -288,7 +288,7 @@ func gitCommitAll(t *testing.T, dir string) {
 		{"add", "-A"},
 		{"commit", "-q", "-m", "e2e workspace"},
 	} {
-		if r := runTool(t, time.Minute, dir, env, "git", args...); r.code != 0 {
+		if r := runBoundedTool(t, time.Minute, dir, env, "git", args...); r.code != 0 {
 			t.Fatalf("git %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}

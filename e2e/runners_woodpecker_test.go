@@ -33,7 +33,7 @@ func TestRunnerWoodpeckerPlugin(t *testing.T) {
 	})
 	verdict := readFile(t, filepath.Join(ws, "verdict.json"))
 	env := append(p.env, "DOCKER_HOST="+dockerHost, "HOME="+t.TempDir())
-	r := runTool(t, runnerTimeout, ws, env, wp, "exec",
+	r := runBoundedTool(t, runnerTimeout, ws, env, wp, "exec",
 		"--backend-engine", "docker",
 		"--timeout", runnerTimeout.String(),
 		// Unique per test: the names of the containers and volume exec

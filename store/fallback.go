@@ -104,13 +104,22 @@ func (m *remoteBackend) fallbackIndex(ctx context.Context, subject v1.Hash) (*re
 // known are descriptors the caller has already (the entry it is adding):
 // their traces need no fetch.
 func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, checkAll bool, known []v1.Descriptor) (*fallbackState, error) {
+	return m.fallbackViewWith(ctx, subject, checkAll, known, func(prefix string) ([]string, error) {
+		return m.r.tagsAfter(ctx, prefix)
+	})
+}
+
+// fallbackViewWith is fallbackView with the trace tags (those starting
+// with prefix) listed by traces: search lists a repository's tags once for
+// every image.
+func (m *remoteBackend) fallbackViewWith(ctx context.Context, subject v1.Hash, checkAll bool, known []v1.Descriptor, traces func(prefix string) ([]string, error)) (*fallbackState, error) {
 	idx, aliased, err := m.fallbackIndex(ctx, subject)
 	if err != nil {
 		return nil, err
 	}
 	st := &fallbackState{index: idx, aliased: aliased, ghosts: map[v1.Hash]bool{}}
 	prefix := fallbackTag(subject) + traceInfix
-	tags, err := m.r.tagsAfter(ctx, prefix)
+	tags, err := traces(prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list entry traces: %w", err)
 	}
