@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Stdin:     stdin,
 		Stdout:    stdout,
 		Progress:  outputs.NewProgress(stderr, isTerminal(stderr), progressThreshold),
+		Count:     outputs.NewCount(stderr, isTerminal(stderr)),
 		UserAgent: "manifesto/" + buildVersion(),
 		OpenTrust: openTrust,
 		Secrets:   cmd.Secrets,

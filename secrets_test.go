@@ -212,3 +212,19 @@ func TestGitHubMasksBasicForm(t *testing.T) {
 		t.Errorf("stdout does not start with the masks of the password and the Basic form:\n%s", out.String())
 	}
 }
+
+// TestGitHubMasksLearnedToken: a bearer token the registry hands out during
+// the step is masked too, once the operation that learned it is over.
+func TestGitHubMasksLearnedToken(t *testing.T) {
+	host := hostileRegistry(t, http.StatusUnauthorized, true)
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": t.TempDir(), "GITHUB_OUTPUT": filepath.Join(t.TempDir(), "out"),
+		"INPUT_OPERATION": "list", "INPUT_IMAGE": host + "/team/app:1.0",
+		"INPUT_USERNAME": hostileUser, "INPUT_PASSWORD": hostilePass,
+	}
+	var out, errb bytes.Buffer
+	run(context.Background(), nil, func(k string) string { return env[k] }, nil, &out, &errb)
+	if n := strings.Count(out.String(), "::add-mask::"+hostileToken+"\n"); n != 1 {
+		t.Errorf("the learned token is masked %d times, want once:\n%s", n, out.String())
+	}
+}

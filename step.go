@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,8 +40,11 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	step, err := inputs.FromStep(getenv, os.Getwd)
 	secrets := step.Secrets
 	github := inputs.DetectSystem(getenv) == inputs.SystemGitHub
+	// On GitHub every secret is masked before anything else is printed, and
+	// the secrets an operation learns (bearer tokens) right after it.
+	masker := &outputs.GitHubMasker{W: stdout, Secrets: secrets}
 	if github {
-		outputs.GitHubMasks(stdout, secrets)
+		masker.Flush()
 	}
 	if err != nil {
 		stepFailed(stdout, stderr, github, "", err, secrets)
@@ -53,19 +57,24 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 	env := steps.Env{
 		Stdout:    io.Discard,
 		Progress:  outputs.NewProgress(stderr, false, progressThreshold),
+		Count:     outputs.NewCount(stderr, false),
 		UserAgent: "manifesto/" + buildVersion() + " (step; " + string(step.System) + ")",
 		OpenTrust: openTrust,
 		Secrets:   secrets,
 	}
 	var (
-		outs []outputs.Output
-		rows []outputs.SummaryRow
-		code = errdef.ExitOK
+		outs    []outputs.Output
+		rows    []outputs.SummaryRow
+		code    = errdef.ExitOK
+		ids     []string
+		results []steps.Result
 	)
 	for i, op := range step.Ops {
 		res, err := runOp(ctx, op, env)
 		res.Path = workspaceRelative(step.Workspace, res.Path)
+		ids, results = append(ids, op.ID), append(results, res)
 		if github {
+			masker.Flush()
 			for _, w := range res.Warnings {
 				outputs.GitHubAnnotation(stdout, "warning", "", w, secrets)
 			}
@@ -97,6 +106,9 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 			break
 		}
 	}
+	if step.StepsFile {
+		outs = withStepsJSON(outs, ids, results)
+	}
 
 	if err := writeOutputs(step, getenv, outs, stderr); err != nil {
 		stepFailed(stdout, stderr, github, "write outputs", err, secrets)
@@ -108,6 +120,26 @@ func runStep(ctx context.Context, getenv func(string) string, stdout, stderr io.
 		writeSummary(stdout, getenv, secrets, func(w io.Writer) error { return outputs.GitHubSummary(w, rows, secrets) })
 	}
 	return code
+}
+
+// withStepsJSON makes the plain json output of a steps file's run the
+// document of every entry that ran (outputs.StepsJSON), not only the last
+// one's: an entry without an id exports no outputs of its own, and this is
+// where a later step finds its result. The <id>_json outputs keep each
+// entry's own document.
+func withStepsJSON(outs []outputs.Output, ids []string, results []steps.Result) []outputs.Output {
+	var doc bytes.Buffer
+	if outputs.StepsJSON(&doc, ids, results) != nil {
+		return outs
+	}
+	all := outputs.Output{Name: "json", Value: strings.TrimSuffix(doc.String(), "\n")}
+	for i, o := range outs {
+		if o.Name == "json" {
+			outs[i] = all
+			return outs
+		}
+	}
+	return append(outs, all)
 }
 
 // writeSummary appends what write produces to $GITHUB_STEP_SUMMARY; a
@@ -211,6 +243,14 @@ func outcome(op inputs.Op, r steps.Result) string {
 		return prefix + fmt.Sprintf("%d versions on %s", len(r.Entries), r.Subject)
 	case r.Operation == steps.OpDelete:
 		return prefix + fmt.Sprintf("deleted %d versions from %s", len(r.Entries), r.Subject)
+	case r.Operation == steps.OpSearch:
+		return prefix + fmt.Sprintf("%d images with metadata", len(r.Images))
+	case r.Operation == steps.OpMigrate && r.Migrate != nil:
+		return prefix + fmt.Sprintf("%d values: %s", len(r.Migrate.Items), r.Migrate.Summary())
+	case r.Operation == steps.OpCopy && r.Copy != nil:
+		return prefix + fmt.Sprintf("copied %d entries (%d already there) of %s to %s", len(r.Copy.Copied), len(r.Copy.Skipped), r.Subject, r.Copy.Destination)
+	case r.Operation == steps.OpPrune && r.Prune != nil:
+		return prefix + fmt.Sprintf("removed %d versions from %s, kept %d", len(r.Prune.Removed), r.Subject, len(r.Prune.Kept))
 	case r.Operation == steps.OpCheck && r.Check != nil:
 		if !r.Check.Passed {
 			return prefix + fmt.Sprintf("policy not met on %s (failed: %s)", r.Subject, strings.Join(r.Check.Failed(), ", "))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,7 +43,7 @@ func readGitHubOutputs(t *testing.T, path string) ([]string, map[string]string) 
 // steps, as GitHub's own step ids are (issue 15). An entry with an id exports
 // <id>_<name>; one without exports nothing of its own, so two of them cannot
 // overwrite each other; the last entry, id or not, also exports the plain
-// names.
+// names, except json, which carries every entry (outputs.StepsJSON).
 func TestStepsFileOptionalIDs(t *testing.T) {
 	image := testimage.Image(t, testimage.Layout)
 	ws, files := t.TempDir(), t.TempDir()
@@ -79,6 +80,35 @@ func TestStepsFileOptionalIDs(t *testing.T) {
 	// The plain names are the last entry's: the list of all three keys.
 	if vals["keys"] != "first,second,third" || vals["found"] != "true" || !slices.Contains(names, "json") {
 		t.Errorf("the last entry's outputs: %v", vals)
+	}
+	// The plain json carries every entry, the ones without an id
+	// included; second_json is that entry's own document.
+	var all []struct {
+		Step      int             `json:"step"`
+		ID        string          `json:"id"`
+		Operation string          `json:"operation"`
+		Result    json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(vals["json"]), &all); err != nil {
+		t.Fatalf("json output %q: %v", vals["json"], err)
+	}
+	if len(all) != 4 {
+		t.Fatalf("json output has %d entries, want 4: %s", len(all), vals["json"])
+	}
+	for i, want := range []struct{ id, op, key string }{{"", "put", "first"}, {"second", "put", "second"}, {"", "put", "third"}, {"", "list", ""}} {
+		e := all[i]
+		if e.Step != i+1 || e.ID != want.id || e.Operation != want.op {
+			t.Errorf("json entry %d: step %d id %q operation %q, want %d %q %q", i, e.Step, e.ID, e.Operation, i+1, want.id, want.op)
+		}
+		var doc struct {
+			Key string `json:"key"`
+		}
+		if want.key != "" && (json.Unmarshal(e.Result, &doc) != nil || doc.Key != want.key) {
+			t.Errorf("json entry %d: result %s, want key %q", i, e.Result, want.key)
+		}
+	}
+	if string(all[1].Result) != vals["second_json"] {
+		t.Errorf("second_json %q differs from its entry in json %q", vals["second_json"], all[1].Result)
 	}
 	for _, want := range []string{"manifesto: put first: stored ", "manifesto: second: put second: stored ", "manifesto: put third: stored ", "manifesto: list: 3 keys on "} {
 		if !strings.Contains(out.String(), want) {

@@ -30,6 +30,8 @@
 #                         faultproxy that delays every request
 #   bench/ceiling_test.go BenchmarkIndexCeiling: how many entries one fallback index
 #                         holds on Distribution (README, store.IndexCeiling)
+#   bench/search_test.go  BenchmarkSearch (issue 12: manifesto search vs crane ls + oras
+#                         discover per tag, on Distribution and olareg; its own section)
 #
 #   bench/run.sh                         # everything, about 3 minutes once the tools are built
 #   bench/run.sh -bench Peers            # extra arguments go to 'go test' (the last -bench wins)
@@ -67,7 +69,7 @@ out_dir="$(mktemp -d "${TMPDIR:-/tmp}/manifesto-bench-out.XXXXXX")"
 trap 'rm -rf "${log}" "${out_dir}"' EXIT
 export MANIFESTO_BENCH_OUT="${out_dir}"
 
-cmd=(go test -v -count=1 -run '^$' -bench 'Stream|Peers|ConcurrentWriters|Latency|Scale|IndexCeiling' -benchtime 1x -timeout 60m ./bench/ "$@")
+cmd=(go test -v -count=1 -run '^$' -bench 'Stream|Peers|ConcurrentWriters|Search|Latency|Scale|IndexCeiling' -benchtime 1x -timeout 60m ./bench/ "$@")
 cmd_str="$(printf '%q ' "${cmd[@]}")"
 cmd_str="${cmd_str% }"
 echo "run.sh: ${cmd_str}" >&2
@@ -392,6 +394,19 @@ EOF
 	grep -v '^        time=' "${log}" # Distribution's own log lines, printed when a benchmark fails
 	echo '```'
 } >"${results}"
+
+# Issue 12: search vs crane ls + oras discover (bench/search_test.go), its
+# own marked section after the rest.
+{
+	echo
+	echo "<!-- BEGIN search (issue 12): bench/run.sh appends this section from bench/search_test.go -->"
+	echo "## Search a repository: manifesto search vs crane ls + oras discover per tag (issue 12)"
+	echo
+	echo "Goal: at most 0.1× the loop's wall time, same run: **$(verdict search.md)**"
+	echo
+	fragment search.md
+	echo "<!-- END search (issue 12) -->"
+} >>"${results}"
 
 echo "run.sh: wrote ${results}" >&2
 exit "${status}"

@@ -220,6 +220,46 @@ It prints a table (requirement, ✓ or ✗, reason), or with --json
 		RunE: run,
 	}
 
+	search, migrate := repositoryCommands(run)
+	cp := &cobra.Command{
+		Use:   "copy SRC DST",
+		Short: "Copy an image's metadata (and the image, when DST lacks it) to another place",
+		Long: `copy copies the image SRC to DST when DST lacks it (every platform; not with
+--metadata-only, where DST must have it), then every entry of SRC that DST
+lacks, with its Sigstore signature bundles. SRC and DST are registry images or
+OCI layouts (oci:PATH; created when missing): promote between registries, or
+export to a directory for an air-gapped site and import it there. At DST the
+entries are kept the way put keeps them. Running it again copies nothing and
+says so. --key (repeatable) copies only those keys, --latest only the newest
+version of each.
+
+With --trust sigstore only entries verified at SRC are copied, and they must
+verify at DST. With --trust notary entries verified at SRC are signed again
+for DST's repository with the same trust settings; what signing would need
+is checked before anything is written.`,
+		Example: `  manifesto copy staging.example.com/app:1.4 registry.example.com/app:1.4
+  manifesto copy --key sbom --key scan --latest registry.example.com/app:1.4 oci:./export
+  manifesto copy --metadata-only oci:./export registry.internal/app:1.4`,
+		Args: exactArgs("SRC", "DST"),
+		RunE: run,
+	}
+
+	pruneCmd := &cobra.Command{
+		Use:   "prune IMAGE",
+		Short: "Remove old versions of IMAGE's keys (--keep N, --older-than D)",
+		Long: `prune removes old versions of the keys on IMAGE, with their signature bundles
+and bookkeeping (trace tags, fallback-index descriptors; with --trust notary
+their targets). --keep N keeps the newest N versions of each key;
+--older-than D removes only versions older than D (720h, or days: 30d); with
+both, a version goes only when both allow it. The newest version of every key
+is never removed, nor any entry created after prune started. --key
+(repeatable) limits it to those keys; --dry-run only reports.`,
+		Example: `  manifesto prune --keep 10 registry.example.com/app:1.4
+  manifesto prune --older-than 30d --key scan --dry-run registry.example.com/app:1.4`,
+		Args: exactArgs("IMAGE"),
+		RunE: run,
+	}
+
 	demo := &cobra.Command{
 		Use:   cmdDemo,
 		Short: "Show manifesto at work on a throwaway example",
@@ -280,7 +320,7 @@ with that --trust-dir need no --notary-root-key-id.`,
 		RunE:    run,
 	}
 
-	root.AddCommand(put, get, list, history, del, repair, check, trustCmd, demo, step, version)
+	root.AddCommand(put, get, list, history, del, repair, check, cp, pruneCmd, search, migrate, trustCmd, demo, step, version)
 	addFlags(root, o)
 	// --policy FILE, as people write it, is --policy-file (input
 	// policy_file): the step input policy is the inline YAML.

@@ -23,10 +23,10 @@ import (
 
 // Command is what the command line asked for.
 type Command struct {
-	// Name is "put", "get", "list", "history", "delete", "repair", "demo",
-	// "version", or "" when only help was printed.
+	// Name is "put", "get", "list", "history", "delete", "repair", "search",
+	// "migrate", "demo", "version", or "" when only help was printed.
 	Name string
-	// Request is set for the five data operations and repair.
+	// Request is set for the data operations, repair, search and migrate.
 	Request steps.Request
 	// JSON is --json.
 	JSON bool
@@ -92,6 +92,16 @@ type reader struct {
 	stdin   io.Reader
 	from    origin
 	secrets *secret.Set
+	// destination is copy's DST argument.
+	destination string
+}
+
+// transferGiven is given, with copy's DST argument as input destination.
+func (r *reader) transferGiven(name string) given {
+	if name == inDestination {
+		return given{value: r.destination, from: "DST", set: r.destination != ""}
+	}
+	return r.given(name)
 }
 
 // secretValues are the values of a secret option: its flag's and its
@@ -166,10 +176,25 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 		}
 	}
 
-	if err := checkImage(req.Image, req.Registry.PlainHTTP); err != nil {
+	if isRepositoryOp(op) {
+		if err := checkRepository(req.Image, req.Registry.PlainHTTP); err != nil {
+			return req, err
+		}
+		if req.Platform != "" {
+			return req, errdef.Usagef("%s does not apply to %s: it works on every image of the repository", r.source(inPlatform), op)
+		}
+		var err error
+		req.Search, req.Migrate, err = repositorySettings(op, o.get, r.source,
+			func(name string) (bool, error) { return o.on(name), nil })
+		if err != nil {
+			return req, err
+		}
+	} else if err := checkImage(req.Image, req.Registry.PlainHTTP); err != nil {
 		return req, err
 	}
-	if len(args) > 1 {
+	if op == steps.OpCopy {
+		r.destination = args[1]
+	} else if len(args) > 1 {
 		req.Key = args[1]
 		if err := checkKey(req.Key); err != nil {
 			return req, err
@@ -233,6 +258,9 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 	}
 
 	get := r.given
+	if err := buildTransfer(op, r.transferGiven, parseFlagBool, &req); err != nil {
+		return req, err
+	}
 	var err error
 	if op == steps.OpTrustInit {
 		if get, err = trustInitGiven(r.given); err != nil {
@@ -247,6 +275,11 @@ func (r *reader) request(op string, args []string) (steps.Request, error) {
 		return req, err
 	}
 	r.secrets.AddBasic(req.Registry.Username, req.Registry.Password)
+	if op == steps.OpCopy {
+		// One set of explicit credentials serves both ends; the keychains
+		// answer per registry.
+		req.Copy.Registry = req.Registry
+	}
 	return req, nil
 }
 

@@ -32,6 +32,7 @@ func (b *stepBuilder) singleOp() ([]Op, error) {
 		defaultFile: func(key string) opField {
 			return opField{name: inFile, value: filepath.Join(ValueDir, key), where: `input "file" (default)`, named: true}
 		},
+		transfer: b.given,
 	}
 	fom := b.in[inFailOnMissing]
 	if fom.value != "" {
@@ -43,6 +44,9 @@ func (b *stepBuilder) singleOp() ([]Op, error) {
 		spec.failOnMissingField = field(inFailOnMissing)
 	}
 	if err := b.checkInputs(&spec); err != nil {
+		return nil, err
+	}
+	if err := b.repositoryInputs(&spec); err != nil {
 		return nil, err
 	}
 	if id := b.in[inID]; id.value != "" {
@@ -93,6 +97,12 @@ type opSpec struct {
 	// (default true). Set only for a check of the single-operation form.
 	policy      *policy.Policy
 	failOnUnmet bool
+	// repository is search's or migrate's settings. Set only for those
+	// operations of the single-operation form.
+	repository *repositorySpec
+	// transfer reads the settings of copy and prune (buildTransfer); set
+	// only for the single-operation form, where they are inputs.
+	transfer func(name string) given
 	// missing is the error for a required setting left empty; why is ""
 	// or ` for operation "get"`.
 	missing func(setting, why string) error
@@ -105,14 +115,22 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	opName := s.operation.value
 	switch opName {
 	case steps.OpPut, steps.OpGet, steps.OpList, steps.OpHistory, steps.OpDelete:
+	case steps.OpCopy, steps.OpPrune:
+		if s.transfer == nil {
+			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step, not in a steps file", s.operation.label(), opName)
+		}
 	case steps.OpCheck:
 		if s.policy == nil {
 			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step (inputs policy, policy_file, require), not in a steps file", s.operation.label(), opName)
 		}
+	case steps.OpSearch, steps.OpMigrate:
+		if s.repository == nil {
+			return Op{}, errdef.Usagef("%s %q runs as the single operation of a step (its image input names the repository), not in a steps file", s.operation.label(), opName)
+		}
 	case "":
 		return Op{}, s.missing(inOperation, "")
 	default:
-		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete or check", s.operation.label(), opName)
+		return Op{}, errdef.Usagef("%s %q is not an operation: want put, get, list, history, delete, check, copy, prune, search or migrate", s.operation.label(), opName)
 	}
 	forOp := fmt.Sprintf(" for operation %q", opName)
 	notFor := func(f opField) error {
@@ -124,15 +142,26 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		return Op{}, s.missing(inImage, "")
 	}
 	req.Image = s.image.value
-	if err := checkImage(req.Image, b.plainHTTP); err != nil {
+	if isRepositoryOp(opName) {
+		if err := checkRepository(req.Image, b.plainHTTP); err != nil {
+			return Op{}, s.image.wrap(err)
+		}
+		req.Search, req.Migrate = s.repository.search, s.repository.migrate
+	} else if err := checkImage(req.Image, b.plainHTTP); err != nil {
 		return Op{}, s.image.wrap(err)
 	}
 
-	if opName == steps.OpList || opName == steps.OpCheck {
+	switch {
+	case opName == steps.OpCopy || opName == steps.OpPrune:
+		// Keys, one per line, are read with the other settings of these
+		// two (buildTransfer).
+	case opName == steps.OpSearch:
+		// search's key input: keys, one per line (repositoryInputs).
+	case opName == steps.OpList || opName == steps.OpCheck || opName == steps.OpMigrate:
 		if s.key.value != "" {
 			return Op{}, notFor(s.key)
 		}
-	} else {
+	default:
 		if s.key.value == "" {
 			return Op{}, s.missing(inKey, forOp)
 		}
@@ -161,6 +190,9 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 		req.Digest = d.value
 	}
 	if p := s.platform; p.value != "" {
+		if isRepositoryOp(opName) {
+			return Op{}, notFor(p)
+		}
 		if err := checkPlatform(p.value, p.label()); err != nil {
 			return Op{}, err
 		}
@@ -204,6 +236,14 @@ func (b *stepBuilder) op(s opSpec) (Op, error) {
 	}
 	req.Registry = b.registry(req.Image)
 	req.Trust = b.trust
+	if s.transfer != nil {
+		if err := buildTransfer(opName, s.transfer, parseStepBool, &req); err != nil {
+			return Op{}, err
+		}
+		if opName == steps.OpCopy {
+			req.Copy.Registry = b.registry(req.Copy.Destination)
+		}
+	}
 	op.Request = req
 	return op, nil
 }

@@ -100,6 +100,10 @@ const (
 	inPolicyFile    = "policy_file"
 	inRequire       = "require"
 	inFailOnUnmet   = "fail_on_unmet"
+	inJobs          = "jobs"
+	inRename        = "rename"
+	inDryRun        = "dry_run"
+	inDeleteLegacy  = "delete_legacy"
 
 	inTrust           = "trust"
 	inVerify          = "verify"
@@ -142,7 +146,11 @@ const (
 var optionTable = []option{
 	{name: inOperation, step: true, group: groupOperation},
 	{name: inImage, step: true, group: groupOperation},
-	{name: inKey, step: true, group: groupOperation},
+	// key: search's --key (repeatable; the input: one per line) keeps
+	// the images carrying every one; copy's and prune's limit them to
+	// those keys. KEY is an argument elsewhere.
+	{name: inKey, step: true, cli: true, cmds: []string{"search", "copy", "prune"}, lines: true, group: groupOperation,
+		usage: "search: only images carrying `KEY` (repeatable: every one of them); copy/prune: only this KEY (repeatable; default every key)"},
 	{name: inFile, step: true, group: groupOperation},
 	{name: inMediaType, step: true, cli: true, cmds: []string{"put"}, group: groupOperation,
 		usage: "the value's media `type/subtype`, e.g. application/spdx+json (default: inferred from FILE)"},
@@ -231,6 +239,27 @@ var optionTable = []option{
 	{name: envSigstoreIDToken, env: true, cli: true, step: true, secret: true, group: groupSigstore},
 	{name: envGitHubTokenURL, env: true, cli: true, step: true, group: groupSigstore},
 	{name: envGitHubTokenAuth, env: true, cli: true, step: true, secret: true, group: groupSigstore},
+	// search and migrate (issue 12).
+	{name: inJobs, step: true, cli: true, cmds: []string{"search"}, group: groupOperation,
+		usage: "search: at most `N` registry requests at once (1 to 64, default 8)"},
+	{name: inRename, step: true, cli: true, cmds: []string{"migrate"}, lines: true, group: groupOperation,
+		usage: "migrate: import the original type `TYPE=KEY` as KEY (repeatable)"},
+	{name: inDryRun, step: true, cli: true, cmds: []string{"migrate", "prune"}, boolean: true, group: groupOperation,
+		usage: "migrate, prune: report what would be done and write nothing"},
+	{name: inDeleteLegacy, step: true, cli: true, cmds: []string{"migrate"}, boolean: true, group: groupOperation,
+		usage: "migrate: remove the _manifesto tag once every value that can be imported is"},
+
+	// copy and prune (transfer.go); copy's destination is DST on the
+	// command line.
+	{name: inDestination, step: true, group: groupOperation},
+	{name: inLatest, step: true, cli: true, cmds: []string{"copy"}, boolean: true, group: groupOperation,
+		usage: "copy: only the newest version of each key"},
+	{name: inMetadataOnly, step: true, cli: true, cmds: []string{"copy"}, boolean: true, group: groupOperation,
+		usage: "copy: copy the entries only; the destination must have the image"},
+	{name: inKeep, step: true, cli: true, cmds: []string{"prune"}, group: groupOperation,
+		usage: "prune: keep the newest `N` versions of each key"},
+	{name: inOlderThan, step: true, cli: true, cmds: []string{"prune"}, group: groupOperation,
+		usage: "prune: remove only versions older than `DURATION` (720h, or days: 30d)"},
 }
 
 // optionNamed returns the declaration of name; the table has every name the

@@ -499,6 +499,10 @@ func TestStepUsageErrors(t *testing.T) {
 		{"steps_file with file", gh("steps_file", testdataPath(t, "valid.yml"), "file", "x"), []string{`input "file" (INPUT_FILE) cannot be used together`}},
 		{"steps_file missing", gh("steps_file", "ci/none.yml"), []string{`input "steps_file" (INPUT_STEPS_FILE) "ci/none.yml"`, "does not exist"}},
 		{"steps_file is a directory", gh("steps_file", "reports"), []string{`input "steps_file" (INPUT_STEPS_FILE) "reports" is a directory`}},
+		{"steps_file names a directory", gh("steps_file", "reports/"), []string{`"reports/" is a directory`}},
+		{"steps_file .. escape", gh("steps_file", "../outside/secret.txt"), []string{`input "steps_file" (INPUT_STEPS_FILE) "../outside/secret.txt" is outside the workspace`}},
+		{"steps_file is a symlink outside", gh("steps_file", "reports/innocent.json"), []string{`input "steps_file" (INPUT_STEPS_FILE) "reports/innocent.json" leads through a symbolic link outside the workspace`}},
+		{"steps_file through a symlinked dir", gh("steps_file", "link/secret.txt"), []string{`"link/secret.txt" leads through a symbolic link outside the workspace`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -766,7 +770,8 @@ func TestStepNoSecretInErrors(t *testing.T) {
 func TestStepInputsList(t *testing.T) {
 	t.Parallel()
 	want := []string{"operation", "image", "key", "file", "media_type", "digest", "username", "password", "platform", "plain_http", "insecure", "timeout", "policy_file", "policy", "require", "steps_file", "id", "outputs_file", "outputs_format", "results_dir", "fail_on_missing", "fail_on_unmet", "summary", "github_token", "trust", "verify", "notary_server", "trust_dir", "notary_role", "notary_key", "notary_root_key_id", "notary_tofu",
-		"sigstore_key", "public_key", "fulcio_url", "rekor_url", "signing_config", "certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root"}
+		"sigstore_key", "public_key", "fulcio_url", "rekor_url", "signing_config", "certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "trusted_root",
+		"jobs", "rename", "dry_run", "delete_legacy", "destination", "latest", "metadata_only", "keep", "older_than"}
 	if got := StepInputs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("StepInputs() = %q", got)
 	}

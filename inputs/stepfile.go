@@ -29,6 +29,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -234,37 +235,58 @@ func entryLoc(where, id string, i, line int) string {
 	return fmt.Sprintf("%s, step %d (line %d)", where, i+1, line)
 }
 
-// readStepsFile reads the steps_file input's file, resolved against the
-// workspace.
+// readStepsFile reads the steps_file input's file, a regular file.
+//
+// Decision: a path inside the workspace (every relative one) is opened
+// through the workspace's os.Root, as put's file is, so a symbolic link in
+// the checkout cannot make the step read (and quote, in its parse errors) a
+// file elsewhere on the runner. An absolute path outside the workspace is
+// the pipeline author's explicit choice (a Tekton ConfigMap mounted at
+// /config, say) and is read as given.
 func (b *stepBuilder) readStepsFile() ([]byte, error) {
-	label := b.label(inStepsFile)
-	value := b.in[inStepsFile].value
-	if err := checkPathChars(value, label); err != nil {
+	f := opField{name: inStepsFile, value: b.in[inStepsFile].value, where: b.label(inStepsFile), named: true}
+	if err := checkPathChars(f.value, f.label()); err != nil {
 		return nil, err
 	}
-	path := b.ws.abs(value)
-	fi, err := os.Stat(path)
+	path := b.ws.abs(f.value)
+	if strings.HasSuffix(f.value, "/") {
+		return nil, errdef.Usagef("%s %q is a directory; give the steps file", f.label(), f.value)
+	}
+	var file *os.File
+	var err error
+	rel, inside := b.ws.rel(path)
 	switch {
+	case inside:
+		file, err = b.ws.root.Open(rel)
+	case filepath.IsAbs(f.value):
+		file, err = os.Open(path)
+	default:
+		return nil, errdef.Usagef("%s %q is outside the workspace %q (%s)", f.label(), f.value, b.ws.dir, path)
+	}
+	switch {
+	case escapes(err):
+		return nil, b.ws.escaped(f)
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, errdef.Usagef("%s %q: file %q does not exist", label, value, path)
+		return nil, errdef.Usagef("%s %q: file %q does not exist", f.label(), f.value, path)
 	case err != nil:
-		return nil, errdef.Usagef("%s %q: %v", label, value, pathErr(err))
+		return nil, errdef.Usagef("%s %q cannot be read: %v", f.label(), f.value, pathErr(err))
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	switch {
+	case err != nil:
+		return nil, errdef.Usagef("%s %q cannot be read: %v", f.label(), f.value, pathErr(err))
 	case fi.IsDir():
-		return nil, errdef.Usagef("%s %q is a directory; give the steps file", label, value)
+		return nil, errdef.Usagef("%s %q is a directory; give the steps file", f.label(), f.value)
 	case !fi.Mode().IsRegular():
-		return nil, errdef.Usagef("%s %q is not a regular file", label, value)
+		return nil, errdef.Usagef("%s %q is not a regular file", f.label(), f.value)
 	}
-	f, err := os.Open(path)
+	data, err := io.ReadAll(io.LimitReader(file, maxStepsFile+1))
 	if err != nil {
-		return nil, errdef.Usagef("%s %q cannot be read: %v", label, value, pathErr(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxStepsFile+1))
-	if err != nil {
-		return nil, errdef.Usagef("%s %q cannot be read: %v", label, value, pathErr(err))
+		return nil, errdef.Usagef("%s %q cannot be read: %v", f.label(), f.value, pathErr(err))
 	}
 	if len(data) > maxStepsFile {
-		return nil, errdef.Usagef("%s %q is larger than %d bytes", label, value, maxStepsFile)
+		return nil, errdef.Usagef("%s %q is larger than %d bytes", f.label(), f.value, maxStepsFile)
 	}
 	return data, nil
 }

@@ -53,6 +53,8 @@ type Step struct {
 	// Ops are the operations, in order: one for the single-operation form,
 	// one per entry of the steps file.
 	Ops []Op
+	// StepsFile is true when Ops come from a steps file (input steps_file).
+	StepsFile bool
 	// Secrets holds every secret value seen (passwords, tokens, keys, from
 	// any variable that was read, used or not, and the Basic form of the
 	// credentials used), so the caller can mask and redact them before
@@ -217,6 +219,7 @@ func (b *stepBuilder) build() (Step, error) {
 
 	if b.in[inStepsFile].value != "" {
 		st.Ops, err = b.fromStepsFile()
+		st.StepsFile = true
 	} else {
 		st.Ops, err = b.singleOp()
 	}

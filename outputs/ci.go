@@ -36,6 +36,11 @@ type Output struct{ Name, Value string }
 //   - digests: history: every version's digest, comma-separated, newest
 //     first; delete: the deleted entries' digests; repair: the re-indexed
 //     entries' digests;
+//   - images: search: the image digests found, comma-separated;
+//   - copied, skipped: copy: the digests of the entries copied, and of
+//     those the destination had, comma-separated, newest first;
+//   - removed, kept: prune: the digests of the entries removed (on a dry
+//     run: that would be), and of those kept;
 //   - json: the JSON document of r (see JSON) as one line, without the
 //     trailing newline.
 //
@@ -91,6 +96,16 @@ func StepOutputs(r steps.Result) []Output {
 	switch r.Operation {
 	case steps.OpHistory, steps.OpDelete, steps.OpRepair:
 		add("digests", joinDigests(r.Entries))
+	case steps.OpSearch:
+		add("images", joinImages(r.Images))
+	}
+	if r.Operation == steps.OpCopy && r.Copy != nil {
+		add("copied", joinDigests(r.Copy.Copied))
+		add("skipped", joinDigests(r.Copy.Skipped))
+	}
+	if r.Operation == steps.OpPrune && r.Prune != nil {
+		add("removed", joinDigests(r.Prune.Removed))
+		add("kept", joinDigests(r.Prune.Kept))
 	}
 	var doc bytes.Buffer
 	if JSON(&doc, r) == nil {
@@ -144,7 +159,7 @@ var outputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 // (GitLab dotenv: 20 variables, 5 KB; Tekton: 4 KB): what a later job needs
 // most comes first, so that what a limit drops is the least useful (json
 // repeats everything else).
-var importance = []string{"passed", "failed", "digest", "found", "path", "verified", "keys", "digests", "key", "signer", "value", "media_type", "subject", "created", "json"}
+var importance = []string{"passed", "failed", "digest", "found", "path", "verified", "keys", "digests", "images", "copied", "removed", "skipped", "kept", "key", "signer", "value", "media_type", "subject", "created", "json"}
 
 // Names returns the name of every standard output StepOutputs may write
 // (before any id prefix), for checks that must cover all of them (no output

@@ -160,8 +160,23 @@ func GitHubAnnotation(w io.Writer, kind, title, msg string, secrets *secret.Set)
 // (each secret and its derived forms, a line at a time: the runner masks
 // line by line), so that the runner hides them in every later log line.
 func GitHubMasks(w io.Writer, secrets *secret.Set) error {
-	for _, m := range secrets.Masks() {
-		if err := GitHubCommand(w, "add-mask", nil, m); err != nil {
+	return (&GitHubMasker{W: w, Secrets: secrets}).Flush()
+}
+
+// GitHubMasker writes the ::add-mask:: commands of a Set that grows while
+// the step runs: the secret inputs first, then the secrets learned at run
+// time (a bearer token a registry handed out), each once.
+type GitHubMasker struct {
+	W       io.Writer
+	Secrets *secret.Set
+	done    int // masks already written
+}
+
+// Flush writes the masks added since the last Flush.
+func (m *GitHubMasker) Flush() error {
+	masks := m.Secrets.Masks()
+	for ; m.done < len(masks); m.done++ {
+		if err := GitHubCommand(m.W, "add-mask", nil, masks[m.done]); err != nil {
 			return err
 		}
 	}

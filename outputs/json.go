@@ -1,6 +1,7 @@
 package outputs
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -79,9 +80,19 @@ type IndexedJSON struct {
 //	delete  = {"subject": string, "deleted": [entry, ...]}
 //	repair  = {"subject": string, "indexed": [entry, ...]}
 //	trust init = {"rootKeyID": string, "created": bool}
+//	copy    = {"subject", "destination", "imageCopied": bool,
+//	          "copied": [entry, ...], "skipped": [entry, ...],
+//	          "signatures": int, "signed": int}
+//	prune   = {"subject", "started", "dryRun": bool, "removed": [entry, ...],
+//	          "kept": [entry, ...], "signatures": int}
 //	check   = {"passed": bool, "requirements": [{"key", "expr",
 //	          "max_age" (when set), "passed", "reason", "digest",
 //	          "created" ("" when no version), "verified", "signer"}, ...]}
+//	search  = [{"digest", "tags": [string], "keys": [{"key", "digest",
+//	          "created"}]}, ...]
+//	migrate = {"legacy", "byTag", "dryRun", "items": [{"image", "tag",
+//	          "type", "key", "value", "form", "mediaType", "action",
+//	          "reason", "entry", "signer"}, ...], "legacyDeleted"}
 //
 // put and get also carry "verified": true and "signer" when trust was used.
 //
@@ -111,12 +122,55 @@ func JSON(w io.Writer, r steps.Result) error {
 		doc = TrustInitJSON{RootKeyID: r.RootKeyID, Created: r.Found}
 	case steps.OpCheck:
 		doc = checkJSON(r.Check)
+	case steps.OpSearch:
+		doc = searchJSON(r.Images)
+	case steps.OpMigrate:
+		doc = migrateJSON(r.Migrate)
+	case steps.OpCopy:
+		var err error
+		if doc, err = copyJSON(r); err != nil {
+			return err
+		}
+	case steps.OpPrune:
+		var err error
+		if doc, err = pruneJSON(r); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(doc) // Encode ends the document with "\n".
+}
+
+// StepsEntryJSON is one entry of a steps file in StepsJSON.
+type StepsEntryJSON struct {
+	// Step is the entry's position in the steps file, from 1.
+	Step int `json:"step"`
+	// ID is the entry's id; omitted when it has none.
+	ID        string `json:"id,omitempty"`
+	Operation string `json:"operation"`
+	// Result is the entry's own document (JSON); null when the operation
+	// failed before it had one (an image that could not be read).
+	Result json.RawMessage `json:"result"`
+}
+
+// StepsJSON writes the document of a steps file's run: an array with one
+// StepsEntryJSON per entry that ran, in order (entries after a failure did
+// not run and are absent). ids[i] is the id of results[i].
+func StepsJSON(w io.Writer, ids []string, results []steps.Result) error {
+	doc := make([]StepsEntryJSON, len(results))
+	for i, r := range results {
+		doc[i] = StepsEntryJSON{Step: i + 1, ID: ids[i], Operation: string(r.Operation), Result: json.RawMessage("null")}
+		var one bytes.Buffer
+		if JSON(&one, r) == nil {
+			doc[i].Result = bytes.TrimSuffix(one.Bytes(), []byte("\n"))
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
 }
 
 func entryJSON(e store.Entry) EntryJSON {

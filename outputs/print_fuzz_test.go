@@ -39,13 +39,17 @@ func FuzzPrinting(f *testing.F) {
 		f.Add(s.key, s.path, s.mediaType, s.title, s.warning, s.msg, uint8(0), false)
 		f.Add(s.key, s.path, s.mediaType, s.title, s.warning, s.msg, uint8(2), true)
 	}
-	ops := []string{steps.OpPut, steps.OpGet, steps.OpList, steps.OpHistory, steps.OpDelete, steps.OpRepair, steps.OpTrustInit}
+	ops := []string{steps.OpPut, steps.OpGet, steps.OpList, steps.OpHistory, steps.OpDelete, steps.OpRepair, steps.OpTrustInit, steps.OpSearch, steps.OpMigrate}
 	f.Fuzz(func(t *testing.T, key, path, mediaType, title, warning, msg string, op uint8, terminal bool) {
 		e := store.Entry{Key: key, Digest: title, MediaType: mediaType, Title: title, Size: int64(len(path))}
 		r := steps.Result{
 			Operation: ops[int(op)%len(ops)], Image: path, Subject: mediaType, Key: key, Found: true,
 			Entry: &e, Entries: []store.Entry{e, {Key: path, Digest: warning}}, Path: path,
 			Warnings: []string{warning, mediaType, title}, RootKeyID: key,
+			Images: []store.ImageKeys{{Digest: title, Tags: []string{key, path}, Keys: []store.Entry{e}}},
+			Migrate: &steps.MigrateReport{Legacy: title, LegacyDeleted: terminal, Items: []steps.MigrateItem{
+				{Image: path, Type: key, Key: key, Action: steps.MigrateSkipped, Reason: msg},
+				{Image: title, Type: warning, Key: mediaType, Action: steps.MigrateImported, Entry: title}}},
 		}
 		err := errors.New(msg)
 
@@ -72,6 +76,10 @@ func FuzzPrinting(f *testing.F) {
 			textLines = len(r.Entries)
 		case steps.OpGet:
 			textLines = 0
+		case steps.OpSearch:
+			textLines = len(r.Images)
+		case steps.OpMigrate:
+			textLines = len(r.Migrate.Items) + 1
 		}
 		writes(&stdout, "Text", 0, textLines, func() { Text(&stdout, r) })
 
@@ -108,6 +116,19 @@ func FuzzPrinting(f *testing.F) {
 			checkPrintedLine(t, "progress", l)
 			if strings.HasPrefix(strings.TrimLeft(l, " \t"), "::") {
 				t.Fatalf("progress line %q reads as a workflow command", l)
+			}
+		}
+
+		// Progress of many lookups (search).
+		var counts bytes.Buffer
+		count := NewCount(&counts, terminal)
+		for i := range 25 {
+			count(key+path, i+1, 25)
+		}
+		for _, l := range strings.FieldsFunc(counts.String(), func(r rune) bool { return r == '\n' || r == '\r' }) {
+			checkPrintedLine(t, "count", l)
+			if strings.HasPrefix(strings.TrimLeft(l, " \t"), "::") {
+				t.Fatalf("count line %q reads as a workflow command", l)
 			}
 		}
 

@@ -213,11 +213,31 @@ func summaryResult(row SummaryRow) string {
 		return "deleted " + strconv.Itoa(len(r.Entries))
 	case steps.OpRepair:
 		return "re-indexed " + strconv.Itoa(len(r.Entries))
+	case steps.OpCopy:
+		if r.Copy != nil {
+			return "copied " + strconv.Itoa(len(r.Copy.Copied))
+		}
+		return "done"
+	case steps.OpPrune:
+		if r.Prune != nil && r.Prune.DryRun {
+			return "would remove " + strconv.Itoa(len(r.Prune.Removed))
+		}
+		if r.Prune != nil {
+			return "removed " + strconv.Itoa(len(r.Prune.Removed))
+		}
+		return "done"
 	case steps.OpCheck:
 		if r.Check != nil && !r.Check.Passed {
 			return "not met"
 		}
 		return "passed"
+	case steps.OpSearch:
+		return plural(len(r.Images), "image", "images")
+	case steps.OpMigrate:
+		if r.Migrate != nil {
+			return r.Migrate.Summary()
+		}
+		return "done"
 	default:
 		return "done"
 	}

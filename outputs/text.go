@@ -18,7 +18,11 @@ import (
 //   - delete: one deleted entry digest per line;
 //   - repair: one re-indexed entry digest per line;
 //   - trust init: the root key ID readers pin;
-//   - check: a table of the requirements, ✓ or ✗, and why (checkText).
+//   - check: a table of the requirements, ✓ or ✗, and why (checkText);
+//   - search: one line per image, digest, tags and keys (searchText);
+//   - migrate: one line per value and what was done with it (migrateText).
+//   - copy, prune: a line per entry copied or removed and a summary
+//     (transferText).
 //
 // Warnings are not written here; see Warnings. An unknown operation, or a put
 // without an entry, is an error and writes nothing.
@@ -53,6 +57,12 @@ func Text(w io.Writer, r steps.Result) error {
 		items = append(items, r.RootKeyID)
 	case steps.OpCheck:
 		return checkText(w, r.Check)
+	case steps.OpSearch:
+		return searchText(w, r.Images)
+	case steps.OpMigrate:
+		return migrateText(w, r.Migrate)
+	case steps.OpCopy, steps.OpPrune:
+		return transferText(w, r)
 	default:
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}

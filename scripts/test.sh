@@ -12,4 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/test-tools.sh
 source scripts/lib/test-tools.sh
 
-exec go test -count=1 ./... "$@"
+# -timeout: the e2e package runs real CI runners (e2e/runners_*_test.go),
+# several minutes on two cores; go test's default of 10m per package is too
+# tight. A -timeout given as an argument comes later and wins.
+exec go test -count=1 -timeout 30m ./... "$@"

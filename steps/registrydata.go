@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/manifesto-dev/manifesto/internal/mediatype"
+	"github.com/manifesto-dev/manifesto/store"
 )
 
 // checkRegistryData applies put's media type rule (package mediatype) to the
@@ -21,9 +22,18 @@ func checkRegistryData(r *Result) {
 	if r.Entry != nil {
 		checkMediaType(r, r.Entry.Digest, r.Entry.Key, &r.Entry.MediaType)
 	}
-	for i := range r.Entries {
-		e := &r.Entries[i]
-		checkMediaType(r, e.Digest, e.Key, &e.MediaType)
+	lists := [][]store.Entry{r.Entries}
+	if r.Copy != nil {
+		lists = append(lists, r.Copy.Copied, r.Copy.Skipped)
+	}
+	if r.Prune != nil {
+		lists = append(lists, r.Prune.Removed, r.Prune.Kept)
+	}
+	for _, es := range lists {
+		for i := range es {
+			e := &es[i]
+			checkMediaType(r, e.Digest, e.Key, &e.MediaType)
+		}
 	}
 }
 

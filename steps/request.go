@@ -21,8 +21,16 @@ const (
 	OpHistory = "history"
 	OpDelete  = "delete"
 	OpRepair  = "repair"
+	// OpCopy copies the image and its entries to Destination (copy.go).
+	OpCopy = "copy"
+	// OpPrune removes old versions (prune.go).
+	OpPrune = "prune"
 	// OpTrustInit creates the image repository's trust data (Notary).
 	OpTrustInit = "trust-init"
+	// OpSearch and OpMigrate work on a whole repository (Image holds it):
+	// which images carry which keys; importing the original tool's index.
+	OpSearch  = "search"
+	OpMigrate = "migrate"
 )
 
 // DefaultTimeout is the --timeout of an operation not given one.
@@ -51,10 +59,16 @@ type Request struct {
 	// Policy is check's requirements, compiled (package inputs compiles
 	// them before any network call).
 	Policy *policy.Policy
+	// Search and Migrate are the settings of those operations.
+	Search  SearchOptions
+	Migrate MigrateOptions
 	// Timeout bounds the whole operation; 0 means DefaultTimeout.
 	Timeout  time.Duration
 	Registry RegistryOptions
 	Trust    TrustOptions
+	// Copy and Prune hold the settings of those operations.
+	Copy  CopyOptions
+	Prune PruneOptions
 }
 
 // Trust backends.
@@ -105,6 +119,9 @@ type Env struct {
 	// target, for backends that keep signatures in the registry; it is nil
 	// for trust init.
 	OpenTrust func(o TrustOptions, t *store.Target) (TrustBackend, error)
+	// Count reports the progress of an operation made of many lookups
+	// (search): done of total so far, under label; nil reports nothing.
+	Count func(label string, done, total int)
 	// Secrets is the run's secret registry: what inputs read, for the
 	// store and the trust backends to add the secrets they learn (tokens a
 	// registry hands out) before anything prints them. nil holds nothing.
@@ -136,8 +153,16 @@ type Result struct {
 	Signer   string `json:"signer,omitempty"`
 	// Check is what check decided.
 	Check *CheckResult `json:"check,omitempty"`
+	// Images is what search found: each image with metadata, its tags
+	// and the newest entry of each key.
+	Images []store.ImageKeys `json:"images,omitempty"`
+	// Migrate is what migrate did (or would do, with DryRun).
+	Migrate *MigrateReport `json:"migrate,omitempty"`
 	// RootKeyID is the root key readers pin (trust init).
 	RootKeyID string `json:"rootKeyID,omitempty"`
+	// Copy is what copy did; Prune what prune did (or would do).
+	Copy  *CopyResult  `json:"copy,omitempty"`
+	Prune *PruneResult `json:"prune,omitempty"`
 	// Warnings are things the user should know that did not fail the step.
 	Warnings []string `json:"warnings,omitempty"`
 }

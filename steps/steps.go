@@ -52,11 +52,12 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 	switch req.Operation {
 	case OpTrustInit:
 		return trustInit(ctx, req, env)
-	case OpPut, OpRepair:
+	case OpPut, OpRepair, OpMigrate:
 		access = store.Write
-	case OpDelete:
+	case OpDelete, OpPrune:
 		access = store.Delete
-	case OpGet, OpList, OpHistory, OpCheck:
+	case OpCopy:
+	case OpGet, OpList, OpHistory, OpCheck, OpSearch:
 	default:
 		return res, errdef.Usagef("unknown operation %q", req.Operation)
 	}
@@ -76,6 +77,15 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 			err = fmt.Errorf("%w: %v", timedOut, err)
 		}
 	}()
+	switch req.Operation {
+	case OpSearch, OpMigrate:
+		err = onRepository(ctx, req, env, access, &res)
+		return res, err
+	case OpCopy:
+		// Two locations, each with its own trust backend: copy.go.
+		err = runCopy(ctx, req, env, &res)
+		return res, err
+	}
 	t, err := store.Open(ctx, req.Image, openOptions(req, env, access)...)
 	if err != nil {
 		return res, err
@@ -164,6 +174,8 @@ func Run(ctx context.Context, req Request, env Env) (res Result, err error) {
 		res.Entries, err = t.Repair(ctx)
 	case OpCheck:
 		err = check(ctx, t, tb, repo, verify, req, env, &res)
+	case OpPrune:
+		err = prune(ctx, t, tb, repo, req, env, &res)
 	}
 	return res, err
 }

@@ -159,6 +159,23 @@ func (m *remoteBackend) fallbackView(ctx context.Context, subject v1.Hash, o vie
 	return m.buildView(ctx, subject, rd, o)
 }
 
+// fallbackViewWith is fallbackView with the trace tags (those starting
+// with prefix) listed by traces: search lists a repository's tags once for
+// every image. checkAll verifies every untraced descriptor (viewOptions);
+// without it nothing is verified, as on every read.
+func (m *remoteBackend) fallbackViewWith(ctx context.Context, subject v1.Hash, checkAll bool, known []v1.Descriptor, traces func(prefix string) ([]string, error)) (*fallbackState, error) {
+	idx, aliased, err := m.fallbackIndex(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := traces(fallbackTag(subject) + traceInfix)
+	if err != nil {
+		return nil, fmt.Errorf("list entry traces: %w", err)
+	}
+	return m.buildView(ctx, subject, &fallbackRead{index: idx, aliased: aliased, tags: tags},
+		viewOptions{verify: checkAll, checkAll: checkAll, known: known})
+}
+
 // buildView turns a raw read into the view: traced entries the index lacks
 // are fetched (one manifest each, in parallel) to learn their annotations;
 // with o.verify, untraced index entries are checked (viewOptions).
@@ -187,7 +204,7 @@ func (m *remoteBackend) buildView(ctx context.Context, subject v1.Hash, rd *fall
 		fetch = append(fetch, tag)
 	}
 	found := make([]*v1.Descriptor, len(fetch))
-	err := forEach(ctx, len(fetch), func(ctx context.Context, i int) error {
+	err := parallelEach(ctx, len(fetch), func(ctx context.Context, i int) error {
 		d, err := m.tracedDescriptor(ctx, subject, fetch[i])
 		if errors.Is(err, errdef.ErrNotFound) {
 			return nil // deleted between the listing and now
@@ -214,7 +231,7 @@ func (m *remoteBackend) buildView(ctx context.Context, subject v1.Hash, rd *fall
 		check = append(check, d.Digest)
 	}
 	gone := make([]bool, len(check))
-	err = forEach(ctx, len(check), func(ctx context.Context, i int) error {
+	err = parallelEach(ctx, len(check), func(ctx context.Context, i int) error {
 		// Ours but untraced: attached by another tool, or deleted.
 		_, err := m.r.headManifest(ctx, check[i].String())
 		if errors.Is(err, errdef.ErrNotFound) {
@@ -234,9 +251,9 @@ func (m *remoteBackend) buildView(ctx context.Context, subject v1.Hash, rd *fall
 	return st, nil
 }
 
-// forEach runs f for 0..n-1, parallelFetches at a time, and returns the
+// parallelEach runs f for 0..n-1, parallelFetches at a time, and returns the
 // first error (the others are cancelled).
-func forEach(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+func parallelEach(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -324,7 +341,13 @@ const IndexCeiling = 10400
 // otherwise that check waits for the registry to refuse an index naming a
 // manifest that is gone (CNCF Distribution does), so that a put costs the
 // same whatever other tools wrote (issue 14).
-func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool, pre *fallbackRead, verify bool) (*Warning, error) {
+func (m *remoteBackend) mergeFallback(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool) (*Warning, error) {
+	return m.mergeFallbackFrom(ctx, subject, add, remove, nil, false)
+}
+
+// mergeFallbackFrom is mergeFallback starting from pre and, with verify,
+// checking every untraced entry of ours (see mergeFallback's doc above).
+func (m *remoteBackend) mergeFallbackFrom(ctx context.Context, subject v1.Descriptor, add []v1.Descriptor, remove map[v1.Hash]bool, pre *fallbackRead, verify bool) (*Warning, error) {
 	tag := fallbackTag(subject.Digest)
 	deadline := time.Now().Add(mergeDeadline)
 	checkAll := false

@@ -31,9 +31,10 @@ import (
 // once, the first sets up the credentials and the others reuse them.
 //
 // The scheme: for a registry go-containerregistry reaches over plain HTTP
-// (loopback, or --plain-http), HTTPS is tried first, as its ping does, and
-// a plain-HTTP answer to the TLS handshake switches to HTTP for the rest of
-// the command.
+// (loopback, or --plain-http), HTTPS is tried first, as its ping does
+// (probeScheme), and a plain-HTTP answer to the TLS handshake switches to
+// HTTP for the rest of the command. A registry reached over HTTPS (every
+// remote one without --plain-http) gets no probe.
 type lazyAuth struct {
 	reg    name.Registry
 	auth   authn.Authenticator
@@ -63,25 +64,40 @@ func (l *lazyAuth) hasAnswered() bool {
 func (l *lazyAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	l.mu.Lock()
 	if l.tryHTTP {
-		// The scheme is open: this request decides it, the others wait.
-		// A plain-HTTP port answers the TLS handshake at once, so the
-		// wait is one exchange at most.
-		resp, err := l.base.RoundTrip(l.withScheme(req))
-		switch {
-		case err != nil && plainHTTPAnswer(err):
-			l.scheme, l.tryHTTP = "http", false
-			l.mu.Unlock()
-			return l.send(req)
-		case err != nil:
+		// The scheme is open: decide it first, the others wait. The
+		// probe is a TLS handshake (in a GET /v2/, never the real request,
+		// so nothing is sent twice): a plain-HTTP port answers it at once,
+		// without reaching the registry's handlers.
+		if err := l.probeScheme(req); err != nil {
 			l.mu.Unlock()
 			return nil, err
 		}
-		l.tryHTTP, l.answered = false, true
-		l.mu.Unlock()
-		return l.answer(req, resp, false)
 	}
 	l.mu.Unlock()
 	return l.send(req)
+}
+
+// probeScheme settles the scheme with an HTTPS GET /v2/ (l.mu held).
+func (l *lazyAuth) probeScheme(req *http.Request) error {
+	u := *req.URL
+	u.Scheme, u.Path, u.RawPath, u.RawQuery = "https", "/v2/", "", ""
+	probe, err := http.NewRequestWithContext(req.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := l.base.RoundTrip(probe)
+	switch {
+	case err != nil && plainHTTPAnswer(err):
+		l.scheme = "http"
+	case err != nil:
+		return err
+	default:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorDocument))
+		resp.Body.Close()
+		l.scheme, l.answered = "https", true
+	}
+	l.tryHTTP = false
+	return nil
 }
 
 // send sends req with the credentials set up so far, if any.

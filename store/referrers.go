@@ -208,7 +208,7 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 	// From here the entry is stored and found by every manifesto reader:
 	// the index is a cache for other tools, so failing to update it is a
 	// warning, not a failed put.
-	warn, err := m.mergeFallback(ctx, subject, []v1.Descriptor{d}, nil, read, false)
+	warn, err := m.mergeFallbackFrom(ctx, subject, []v1.Descriptor{d}, nil, read, false)
 	if err != nil && ctx.Err() == nil {
 		return []Warning{{Kind: WarnIndexNotUpdated, Err: err,
 			Msg: fmt.Sprintf("entry %s is stored, but the fallback index %s was not updated (%v); manifesto finds the entry through its trace tag; run `manifesto repair` later for other tools", d.Digest, fallbackTag(subject.Digest), err)}}, nil
@@ -233,9 +233,9 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 // (other writers at work), the entry must show in two reads a pause apart
 // with nothing new between them. Without other writers one read does.
 const (
-	confirmRounds   = 8
-	confirmPause    = 50 * time.Millisecond // doubled each round, up to confirmMaxPause
-	confirmMaxPause = 800 * time.Millisecond
+	putConfirmRounds   = 8
+	putConfirmPause    = 50 * time.Millisecond // doubled each round, up to putConfirmMaxPause
+	putConfirmMaxPause = 800 * time.Millisecond
 )
 
 // errNotListed is the class of a put the registry keeps dropping.
@@ -245,7 +245,7 @@ var errNotListed = errors.New("the registry keeps dropping the entry from its re
 // b (d's manifest) while it does not. before is the listing before the
 // PUT (nil: not known).
 func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor, before []v1.Descriptor) error {
-	pause := confirmPause
+	pause := putConfirmPause
 	var prev map[v1.Hash]bool // what the last read should show again if nobody else writes
 	if before != nil {
 		prev = digestSet(before)
@@ -265,7 +265,7 @@ func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor
 		if listed && prev != nil && sameSet(cur, prev) {
 			return nil
 		}
-		if round >= confirmRounds {
+		if round >= putConfirmRounds {
 			if listed {
 				// Listed at the last read; other writers were still
 				// at work throughout.
@@ -276,7 +276,7 @@ func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor
 		if err := sleep(ctx, pause); err != nil {
 			return err
 		}
-		pause = min(pause*2, confirmMaxPause)
+		pause = min(pause*2, putConfirmMaxPause)
 		prev = cur
 		if !listed {
 			if _, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b); err != nil {
@@ -384,7 +384,7 @@ func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor
 		// The index forgets the entries first, so that whatever fails
 		// later, it never lists a manifest that is gone; entries whose
 		// delete then fails stay found through their traces.
-		warn, err := m.mergeFallback(ctx, subject, nil, remove, nil, false)
+		warn, err := m.mergeFallback(ctx, subject, nil, remove)
 		if err != nil {
 			return err
 		}
@@ -426,7 +426,7 @@ func (m *remoteBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1
 	if err != nil || ok {
 		return ds, err
 	}
-	if warn, err := m.mergeFallback(ctx, subject, nil, nil, nil, true); err != nil {
+	if warn, err := m.mergeFallbackFrom(ctx, subject, nil, nil, nil, true); err != nil {
 		return nil, err
 	} else if warn != nil {
 		return nil, *warn
@@ -463,7 +463,7 @@ func (m *remoteBackend) adopt(ctx context.Context, subject v1.Hash, rd *fallback
 		}
 	}
 	adopted := make([]string, len(orphans))
-	err := forEach(ctx, len(orphans), func(ctx context.Context, i int) error {
+	err := parallelEach(ctx, len(orphans), func(ctx context.Context, i int) error {
 		d := orphans[i]
 		b, _, err := m.r.getManifest(ctx, d.Digest.String(), string(types.OCIManifestSchema1), manifestLimit)
 		if errors.Is(err, errdef.ErrNotFound) {

@@ -62,6 +62,8 @@ type Target struct {
 	// Warnings collects what the user should know that did not fail the
 	// operation (Messages renders them).
 	Warnings []Warning
+	// attached are the artifacts Copy attached (copy.go).
+	attached []attachedRef
 }
 
 // Open parses image and connects to where it lives. Errors: ErrUsage for a

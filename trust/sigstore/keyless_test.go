@@ -2,6 +2,9 @@ package sigstore
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -10,8 +13,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
@@ -282,4 +287,44 @@ func TestTokenSubject(t *testing.T) {
 		t.Error("not a JWT accepted")
 	}
 	_ = context.Background
+}
+
+// TestVerifySCT: the SCT that Fulcio embeds verifies with the CT log's key
+// only, and only within the log's validity period.
+func TestVerifySCT(t *testing.T) {
+	t.Parallel()
+	ss := sigstoretest.New(t, workflow, sigstoretest.GitHubIssuer)
+	key := Must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	cert := Must(ss.Certificate(key.Public(), workflow, sigstoretest.GitHubIssuer))
+	tm := ss.TrustedMaterial(true)
+	chains, err := verifyLeaf(&parsedBundle{leaf: cert}, tm, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// logs returns the trusted CT logs with edit applied to each.
+	logs := func(edit func(*root.TransparencyLog)) map[string]*root.TransparencyLog {
+		out := map[string]*root.TransparencyLog{}
+		for id, l := range tm.CTLogs() {
+			c := *l
+			edit(&c)
+			out[id] = &c
+		}
+		return out
+	}
+	otherKey := Must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	for _, tc := range []struct {
+		name string
+		logs map[string]*root.TransparencyLog
+		ok   bool
+	}{
+		{"trusted log", logs(func(*root.TransparencyLog) {}), true},
+		{"same log ID, another key", logs(func(l *root.TransparencyLog) { l.PublicKey = otherKey.Public() }), false},
+		{"log valid from tomorrow", logs(func(l *root.TransparencyLog) { l.ValidityPeriodStart = time.Now().Add(24 * time.Hour) }), false},
+		{"log ended yesterday", logs(func(l *root.TransparencyLog) { l.ValidityPeriodEnd = time.Now().Add(-24 * time.Hour) }), false},
+		{"no trusted log", map[string]*root.TransparencyLog{}, false},
+	} {
+		if err := verifySCT(chains, tc.logs); (err == nil) != tc.ok {
+			t.Errorf("%s: verifySCT = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package sigstore
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	ct "github.com/google/certificate-transparency-go"
-	"github.com/google/certificate-transparency-go/ctutil"
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 	"github.com/google/certificate-transparency-go/x509util"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -353,12 +353,30 @@ func verifySCT(chains [][]*x509.Certificate, ctlogs map[string]*root.Transparenc
 			if err != nil {
 				continue
 			}
-			if ctutil.VerifySCT(key.PublicKey, append(append([]*ctx509.Certificate(nil), leafCT...), issuer...), sct, true) == nil {
+			if verifyEmbeddedSCT(key.PublicKey, append(append([]*ctx509.Certificate(nil), leafCT...), issuer...), sct) == nil {
 				return nil
 			}
 		}
 	}
 	return errors.New("no valid SCT of a trusted CT log in the certificate")
+}
+
+// verifyEmbeddedSCT checks the signature of sct, an SCT embedded in chain[0]
+// (chain[1] is its issuer), with a CT log's public key: what
+// ctutil.VerifySCT(pub, chain, sct, true) does, less its check that sct is in
+// chain[0]'s SCT list, which holds here (verifySCT takes the SCTs from that
+// list). Not ctutil itself: importing it links its loglist3 and k8s.io/klog
+// packages and their init functions, which nothing here uses.
+func verifyEmbeddedSCT(pub crypto.PublicKey, chain []*ctx509.Certificate, sct *ct.SignedCertificateTimestamp) error {
+	sv, err := ct.NewSignatureVerifier(pub)
+	if err != nil {
+		return err
+	}
+	leaf, err := ct.MerkleTreeLeafForEmbeddedSCT(chain, sct.Timestamp)
+	if err != nil {
+		return err
+	}
+	return sv.VerifySCTSignature(*sct, ct.LogEntry{Leaf: *leaf})
 }
 
 // match checks a certificate's identity and issuer.
