@@ -40,9 +40,13 @@ func (r PruneRule) Plan(entries []Entry) (remove, keep []Entry) {
 		rank[e.Key] = n + 1
 		in := len(r.Keys) == 0 || slices.Contains(r.Keys, e.Key)
 		beyond := r.Keep <= 0 || n >= r.Keep
-		old := r.OlderThan <= 0 || e.Created.Before(cutoff)
+		// An entry without a creation time is judged by the time the
+		// listing order gives it (undatedOrder), the rule every reader
+		// orders it by.
+		t := e.orderTime()
+		old := r.OlderThan <= 0 || t.Before(cutoff)
 		ruled := r.Keep > 0 || r.OlderThan > 0
-		if in && ruled && n > 0 && beyond && old && e.Created.Before(r.Started) {
+		if in && ruled && n > 0 && beyond && old && t.Before(r.Started) {
 			remove = append(remove, e)
 		} else {
 			keep = append(keep, e)
