@@ -134,13 +134,39 @@ func (r *registryClient) referrersAPI(ctx context.Context, subject v1.Hash) (_ [
 // there. Registries that ignore `last` are handled too (the scan skips
 // smaller tags), bounded by maxPages.
 func (r *registryClient) tagsAfter(ctx context.Context, prefix string) ([]string, error) {
-	q := url.Values{"n": {"1000"}, "last": {prefix}}
-	next := fmt.Sprintf("%s://%s/v2/%s/tags/list?%s", r.scheme, r.repo.RegistryStr(), r.repo.RepositoryStr(), q.Encode())
 	var out []string
+	_, err := r.listTags(ctx, prefix, func(tags []string) bool {
+		past := false
+		for _, t := range tags {
+			switch {
+			case strings.HasPrefix(t, prefix):
+				out = append(out, t)
+			case t > prefix:
+				past = true
+			}
+		}
+		return past
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// listTags reads the repository's tag listing page by page (after last,
+// when not empty), bounded as every listing is (maxPages, the listing
+// budget), and hands each page's tags to page, which returns true to stop.
+// found is false when the registry answers 404 (no such repository).
+func (r *registryClient) listTags(ctx context.Context, last string, page func(tags []string) (stop bool)) (found bool, err error) {
+	q := url.Values{"n": {"1000"}}
+	if last != "" {
+		q.Set("last", last)
+	}
+	next := fmt.Sprintf("%s://%s/v2/%s/tags/list?%s", r.scheme, r.repo.RegistryStr(), r.repo.RepositoryStr(), q.Encode())
 	budget := newListingBudget("tag listing")
-	for page := 0; next != ""; page++ {
-		if page >= maxPages {
-			return nil, invalidf("tag listing has more than %d pages", maxPages)
+	for n := 0; next != ""; n++ {
+		if n >= maxPages {
+			return false, invalidf("tag listing has more than %d pages", maxPages)
 		}
 		var tags []string
 		var size int
@@ -154,31 +180,22 @@ func (r *registryClient) tagsAfter(ctx context.Context, prefix string) ([]string
 				return err
 			})
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		if resp.StatusCode == http.StatusNotFound {
-			return nil, nil
+			return false, nil
 		}
 		if err := budget.spend(size, len(tags)); err != nil {
-			return nil, err
+			return false, err
 		}
-		past := false
-		for _, t := range tags {
-			switch {
-			case strings.HasPrefix(t, prefix):
-				out = append(out, t)
-			case t > prefix:
-				past = true
-			}
-		}
-		if past {
+		if page(tags) {
 			break
 		}
 		if next, err = nextLink(resp); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
-	return out, nil
+	return true, nil
 }
 
 // parseTags reads a tags/list response.

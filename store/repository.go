@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -152,39 +150,16 @@ func ValidTag(s string) bool { return tagPattern.MatchString(s) }
 // allTags lists every tag of the repository: one paginated listing,
 // bounded as every listing is (listings.go).
 func (r *Repository) allTags(ctx context.Context) ([]string, error) {
-	c := r.m.r
-	q := url.Values{"n": {"1000"}}
-	next := fmt.Sprintf("%s://%s/v2/%s/tags/list?%s", c.scheme, c.repo.RegistryStr(), c.repo.RepositoryStr(), q.Encode())
 	var out []string
-	budget := newListingBudget("tag listing")
-	for page := 0; next != ""; page++ {
-		if page >= maxPages {
-			return nil, invalidf("tag listing has more than %d pages", maxPages)
-		}
-		var tags []string
-		var size int
-		resp, err := c.getListingPage(ctx, next, nil, []int{http.StatusOK, http.StatusNotFound}, "tag listing",
-			func(resp *http.Response, b []byte) (err error) {
-				tags, size = nil, len(b)
-				if resp.StatusCode != http.StatusOK {
-					return nil
-				}
-				tags, err = parseTags(b)
-				return err
-			})
-		if err != nil {
-			return nil, fmt.Errorf("list tags of %s: %w", r.repo.Name(), err)
-		}
-		if resp.StatusCode == http.StatusNotFound {
-			return nil, errdef.NotFoundf("repository %s not found", r.repo.Name())
-		}
-		if err := budget.spend(size, len(tags)); err != nil {
-			return nil, err
-		}
+	found, err := r.m.r.listTags(ctx, "", func(tags []string) bool {
 		out = append(out, tags...)
-		if next, err = nextLink(resp); err != nil {
-			return nil, err
-		}
+		return false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tags of %s: %w", r.repo.Name(), err)
+	}
+	if !found {
+		return nil, errdef.NotFoundf("repository %s not found", r.repo.Name())
 	}
 	return out, nil
 }
