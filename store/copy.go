@@ -343,12 +343,10 @@ type attachedRef struct {
 	b          []byte
 }
 
-// Bounds of confirmListed.
-const (
-	confirmRounds   = 8
-	confirmMaxPause = 2 * time.Second
-	confirmSettle   = 250 * time.Millisecond
-)
+// confirmSettle is the pause before confirmListed's first read. Its
+// rounds and pauses are a put's (putConfirmRounds, putConfirmPause,
+// putConfirmMaxPause: referrers.go), one policy for both.
+const confirmSettle = 250 * time.Millisecond
 
 // confirmListed makes sure that a registry with the referrers API lists
 // every artifact this copy attached, the way the fallback index is
@@ -363,6 +361,7 @@ func (t *Target) confirmListed(ctx context.Context) error {
 		return nil
 	}
 	pending := t.attached
+	pause := putConfirmPause
 	for round := 0; ; round++ {
 		// A racing writer's stale update lands within its request: let
 		// those in flight at our last PUT finish before reading.
@@ -396,13 +395,14 @@ func (t *Target) confirmListed(ctx context.Context) error {
 		if len(missing) == 0 {
 			return nil
 		}
-		if round == confirmRounds {
+		if round == putConfirmRounds {
 			return fmt.Errorf("the registry does not list %d of the copied artifacts (first: %s on %s) although it accepted them %d times; run the copy again later",
-				len(missing), missing[0].d.Digest, missing[0].subject.Digest, confirmRounds+1)
+				len(missing), missing[0].d.Digest, missing[0].subject.Digest, putConfirmRounds+1)
 		}
-		if err := sleep(ctx, min(confirmMaxPause, time.Duration(50<<round)*time.Millisecond)); err != nil {
+		if err := sleep(ctx, pause); err != nil {
 			return err
 		}
+		pause = min(pause*2, putConfirmMaxPause)
 		for _, a := range missing {
 			if _, err := m.r.putManifest(ctx, a.d.Digest.String(), types.OCIManifestSchema1, a.b); err != nil {
 				return fmt.Errorf("copy %s again: %w", a.d.Digest, err)
