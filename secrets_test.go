@@ -49,7 +49,10 @@ func hostileRegistry(t *testing.T, status int, bearer bool) string {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"token":%q}`, hostileToken)
 			return
-		case r.URL.Path == "/v2/" && authz == "":
+		case authz == "" && r.URL.Path != "/token":
+			// Every unauthenticated request is challenged, as a real
+			// registry does (manifesto sends no /v2/ ping: it learns the
+			// scheme from the first 401).
 			if bearer {
 				u, _ := url.Parse(srv.URL)
 				w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://localhost:%s/token",service="hostile"`, u.Port()))
