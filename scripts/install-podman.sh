@@ -38,16 +38,10 @@ _manifesto_install_podman() {
 	local cache_dir="${MANIFESTO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/manifesto}"
 	local dir="${cache_dir}/podman"
 
-	if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; then
-		if ! command -v apt-get >/dev/null 2>&1; then
-			echo "install-podman.sh: podman or runc is missing and apt-get is not available: install them yourself" >&2
-			return 1
-		fi
-		echo "install-podman.sh: installing podman and runc with apt-get" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -qq >&2
-		apt-get install -y -qq --no-install-recommends podman runc >&2
-	fi
+	# shellcheck source=scripts/lib/apt.sh
+	source "${here}/lib/apt.sh"
+	apt_need install-podman.sh podman podman runc || return 1
+	apt_need install-podman.sh runc runc || return 1
 
 	# buildah's storage (and the signature policy it makes sure of).
 	local storage_conf
