@@ -82,16 +82,24 @@ func oneLine(s string, max int) string {
 // step summary): s without the secrets of secrets (as given, and once s is on
 // one line), on one line (oneline.Line: no control character, carriage
 // return, newline or Unicode line separator survives), cut to at most max
-// runes, and quoted (strconv.Quote) when it starts with "::", so that it
-// cannot read as a GitHub workflow command wherever it begins a line.
+// runes, and quoted as noCommand says, so that it cannot read as a GitHub
+// workflow command wherever it begins a line.
 func redactedLine(secrets *secret.Set, s string, max int) string {
-	s = oneline.Cut(secrets.Redact(oneline.Line(secrets.Redact(s))), max)
-	if strings.HasPrefix(s, workflowCommandStart) {
-		s = strconv.Quote(s)
-	}
-	return s
+	return noCommand(oneline.Cut(secrets.Redact(oneline.Line(secrets.Redact(s))), max))
 }
 
-// workflowCommandStart begins a GitHub workflow command (the runner trims
-// leading white space first, as oneline.Line does).
+// noCommand is line, Go-quoted (strconv.Quote) when it starts with "::"
+// (a GitHub workflow command; the runner trims leading white space first,
+// as oneline.Line does) or with `"::` (which would read as such a quoted
+// command): a printed line that starts with `"::` is always a quoted
+// command, never the text itself. Apply it to a whole line built from
+// outside text too: a label ":" followed by ": …" starts one.
+func noCommand(line string) string {
+	if strings.HasPrefix(line, workflowCommandStart) || strings.HasPrefix(line, `"`+workflowCommandStart) {
+		return strconv.Quote(line)
+	}
+	return line
+}
+
+// workflowCommandStart begins a GitHub workflow command.
 const workflowCommandStart = "::"

@@ -373,11 +373,12 @@ func FuzzError(f *testing.F) {
 			t.Fatalf("message %q is not valid UTF-8 free of control characters", line)
 		}
 		// The documented rule for a message that would start with "::" (a
-		// GitHub workflow command): it is printed Go-quoted. What the quotes
-		// hold is checked like any other message.
-		if strings.HasPrefix(line, `"::`) {
+		// GitHub workflow command) or `"::` (which would read as a quoted
+		// one): it is printed Go-quoted. What the quotes hold is checked
+		// like any other message.
+		if strings.HasPrefix(line, `"::`) || strings.HasPrefix(line, `"\"::`) {
 			unq, err := strconv.Unquote(line)
-			if err != nil || !strings.HasPrefix(unq, "::") {
+			if err != nil || !(strings.HasPrefix(unq, "::") || strings.HasPrefix(unq, `"::`)) {
 				t.Fatalf("message %q starts like a quoted command but is not one", line)
 			}
 			line = unq
