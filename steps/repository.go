@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/manifesto-dev/manifesto/store"
 )
@@ -51,7 +50,7 @@ func search(ctx context.Context, repo *store.Repository, req Request, env Env, r
 	}
 	images, err := repo.Search(ctx, so)
 	if err != nil {
-		return fmt.Errorf("search %s: %w", repo.Name(), err)
+		return err // steps.Run prefixes "search: "; the store names the repository
 	}
 	res.Images = []store.ImageKeys{}
 	for _, im := range images {
