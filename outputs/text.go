@@ -67,9 +67,7 @@ func Text(w io.Writer, r steps.Result) error {
 		return fmt.Errorf("outputs: unknown operation %q", r.Operation)
 	}
 	for _, s := range items {
-		// An item is printable when the one path for text in output
-		// (redactedLine) would leave it as it is.
-		if s == "" || redactedLine(nil, s, len(s)+1) != s {
+		if !printable(s) {
 			return fmt.Errorf("outputs: %s: %q cannot be printed as a line of its own", r.Operation, s)
 		}
 	}
@@ -80,4 +78,11 @@ func Text(w io.Writer, r steps.Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// printable reports whether s can be printed as it is, for scripts: it is
+// not empty and the one path for text in output (redactedLine) would leave
+// it unchanged.
+func printable(s string) bool {
+	return s != "" && redactedLine(nil, s, len(s)+1) == s
 }
