@@ -70,11 +70,6 @@ func errorText(err error) (s string) {
 	return err.Error()
 }
 
-// oneLine is s on one line (oneline.Line), cut to at most max runes.
-func oneLine(s string, max int) string {
-	return redactedLine(nil, s, max)
-}
-
 // redactedLine is the one way text from outside the program (an input, a
 // file name, a key, a media type, an annotation, a registry's error body, an
 // error message) is put into human-readable output, by every writer of this
@@ -86,6 +81,19 @@ func oneLine(s string, max int) string {
 // workflow command wherever it begins a line.
 func redactedLine(secrets *secret.Set, s string, max int) string {
 	return noCommand(oneline.Cut(secrets.Redact(oneline.Line(secrets.Redact(s))), max))
+}
+
+// labelLine is redactedLine(secrets, label, max) made safe to begin a printed
+// line whatever follows it (progress prints "LABEL: 60 B / 100 B"): it is
+// also Go-quoted when it starts with ":" (a label ":" followed by ": …"
+// starts a workflow command). Every writer that begins a line with outside
+// text and goes on with its own uses it.
+func labelLine(secrets *secret.Set, label string, max int) string {
+	l := redactedLine(secrets, label, max)
+	if strings.HasPrefix(l, ":") {
+		return strconv.Quote(l)
+	}
+	return l
 }
 
 // noCommand is line, Go-quoted (strconv.Quote) when it starts with "::"

@@ -61,7 +61,7 @@ func newProgress(w io.Writer, terminal bool, threshold int64, now func() time.Ti
 		return &progress{
 			w:         w,
 			now:       now,
-			label:     oneLine(label, max),
+			label:     labelLine(nil, label, max),
 			total:     total,
 			threshold: threshold,
 			terminal:  terminal,

@@ -214,6 +214,28 @@ func TestProgressLabel(t *testing.T) {
 	}
 }
 
+// TestProgressLabelColon: the plain line is "LABEL: …", so a label ":"
+// (found by FuzzPrinting as " :") would start the workflow command
+// ":: 60 B / 100 B"; such a label is quoted.
+func TestProgressLabelColon(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ label, want string }{
+		{" :", `":": 10 B / 10 B (100%)`},
+		{":x", `":x": 10 B / 10 B (100%)`},
+		{"a:", `a:: 10 B / 10 B (100%)`},
+		{"sbom", `sbom: 10 B / 10 B (100%)`},
+	} {
+		var out bytes.Buffer
+		c := newClock()
+		wc := newProgress(&out, false, 0, c.now)(tc.label, 10)
+		wc.Write(make([]byte, 10))
+		wc.Close()
+		if got := out.String(); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("label %q: printed %q, want it to start %q", tc.label, got, tc.want)
+		}
+	}
+}
+
 func TestProgressWriteErrorsIgnored(t *testing.T) {
 	t.Parallel()
 	c := newClock()

@@ -168,7 +168,7 @@ func NewCount(w io.Writer, terminal bool) func(label string, done, total int) {
 			return
 		}
 		last = now
-		line := noCommand(fmt.Sprintf("%s: %d/%d lookups", redactedLine(nil, label, maxLabelPlain), done, total))
+		line := fmt.Sprintf("%s: %d/%d lookups", labelLine(nil, label, maxLabelPlain), done, total)
 		switch {
 		case terminal && end:
 			io.WriteString(w, "\r"+line+"\n")
