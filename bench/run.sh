@@ -64,6 +64,9 @@ export MANIFESTO_REGISTRY_BIN="${registry_bin}" MANIFESTO_CRANE_BIN="${crane_bin
 	MANIFESTO_ORAS_BIN="${oras_bin}" MANIFESTO_REGCTL_BIN="${regctl_bin}" MANIFESTO_OLAREG_BIN="${olareg_bin}"
 
 results="bench/RESULTS.md"
+# Figures recorded by hand (between the "BEGIN by hand" and "END by hand"
+# markers) are kept from the previous RESULTS.md.
+by_hand="$(awk '/^<!-- BEGIN by hand/,/^<!-- END by hand/' "${results}" 2>/dev/null || true)"
 log="$(mktemp "${TMPDIR:-/tmp}/manifesto-bench.XXXXXX")"
 out_dir="$(mktemp -d "${TMPDIR:-/tmp}/manifesto-bench-out.XXXXXX")"
 trap 'rm -rf "${log}" "${out_dir}"' EXIT
@@ -393,6 +396,10 @@ EOF
 	echo '```'
 	grep -v '^        time=' "${log}" # Distribution's own log lines, printed when a benchmark fails
 	echo '```'
+	if [[ -n "${by_hand}" ]]; then
+		echo
+		echo "${by_hand}"
+	fi
 } >"${results}"
 
 # Issue 12: search vs crane ls + oras discover (bench/search_test.go), its

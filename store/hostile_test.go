@@ -54,7 +54,9 @@ func newLiar(t *testing.T) (*liar, string, Entry) {
 	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)
 	}
-	e, err := open(t, image, WithAccess(Write)).Put(context.Background(), "k", Value{Path: testimage.WriteValue(t, "v.txt", "true value")})
+	// Not embedded in the manifest: the value's blob is what these tests
+	// attack (TestInlineValue covers the embedded form).
+	e, err := open(t, image, WithAccess(Write), withInlineMax(-1)).Put(context.Background(), "k", Value{Path: testimage.WriteValue(t, "v.txt", "true value")})
 	if err != nil {
 		t.Fatal(err)
 	}

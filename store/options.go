@@ -34,6 +34,7 @@ type options struct {
 	streamThreshold    int64
 	secrets            *secret.Set
 	idleTimeout        time.Duration
+	inlineMax          int64 // InlineMax; tests lower it to reach the blob path
 }
 
 // DefaultStreamThreshold is the value size from which a put hashes the
@@ -44,7 +45,7 @@ type options struct {
 const DefaultStreamThreshold = 64 << 20
 
 func makeOptions(opts []Option) *options {
-	o := &options{now: time.Now, userAgent: "manifesto", streamThreshold: DefaultStreamThreshold, idleTimeout: DefaultIdleTimeout}
+	o := &options{now: time.Now, userAgent: "manifesto", streamThreshold: DefaultStreamThreshold, idleTimeout: DefaultIdleTimeout, inlineMax: InlineMax}
 	for _, opt := range opts {
 		opt(o)
 	}

@@ -6,6 +6,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -202,7 +203,17 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 		})
 		if small {
 			g.Go(func() (err error) {
-				if value.Digest, err = hashFile(v.Path); err != nil {
+				if value.Size <= t.o.inlineMax {
+					// Read once: embedded in the manifest and uploaded
+					// from the same bytes.
+					value.Data, err = readValueFile(v.Path, value.Size)
+					if err == nil {
+						value.Digest, _, err = v1.SHA256(bytes.NewReader(value.Data))
+					}
+				} else {
+					value.Digest, err = hashFile(v.Path)
+				}
+				if err != nil {
 					return err
 				}
 				haveValue, err = t.b.hasBlob(gctx, value.Digest)
@@ -246,7 +257,11 @@ func (t *Target) Put(ctx context.Context, key string, v Value) (Entry, error) {
 				return fmt.Errorf("upload value of %s: %w", key, err)
 			}
 		case !haveValue:
-			if err := t.b.pushBlob(gctx, value, t.openValue(v.Path, value.Size, "put "+key)); err != nil {
+			open := t.openValue(v.Path, value.Size, "put "+key)
+			if value.Data != nil {
+				open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(value.Data)), nil }
+			}
+			if err := t.b.pushBlob(gctx, value, open); err != nil {
 				return fmt.Errorf("upload value of %s: %w", key, err)
 			}
 		}
@@ -298,6 +313,25 @@ func describeValue(v Value) (v1.Descriptor, error) {
 		d.Annotations = map[string]string{AnnotationTitle: title}
 	}
 	return d, nil
+}
+
+// readValueFile reads the whole value file, which describeValue found to be
+// size bytes; a file that changed size since is a usage error, not a value
+// whose digest and size disagree.
+func readValueFile(path string, size int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errdef.WithClass(fmt.Errorf("value file: %w", err), errdef.ErrUsage)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, size+1))
+	if err != nil {
+		return nil, fmt.Errorf("read value file %s: %w", path, err)
+	}
+	if int64(len(b)) != size {
+		return nil, errdef.Usagef("value file %s changed size while it was read (%d bytes, then %d)", path, size, len(b))
+	}
+	return b, nil
 }
 
 func hashFile(path string) (v1.Hash, error) {
@@ -493,9 +527,15 @@ func (t *Target) readValue(ctx context.Context, subject v1.Descriptor, h v1.Hash
 	if err != nil {
 		return Entry{}, err
 	}
-	rc, err := t.b.blob(ctx, p.value)
-	if err != nil {
-		return Entry{}, fmt.Errorf("read value of %s: %w", key, err)
+	var rc io.ReadCloser
+	if inlineValid(p.value) {
+		rc = io.NopCloser(bytes.NewReader(p.value.Data))
+	} else {
+		// No embedded value, or one that does not match its digest
+		// (another writer's mistake): the blob is the value.
+		if rc, err = t.b.blob(ctx, p.value); err != nil {
+			return Entry{}, fmt.Errorf("read value of %s: %w", key, err)
+		}
 	}
 	defer rc.Close()
 	if err := copyVerified(w, rc, p.value, t.o.progress, "get "+key); err != nil {
