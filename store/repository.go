@@ -145,7 +145,7 @@ func (r *Repository) HasImage(ctx context.Context, digest string) (bool, error) 
 
 // ValidTag reports whether s is a tag as the distribution spec writes
 // them ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}): the only tags search reports.
-func ValidTag(s string) bool { return tagPattern.MatchString(s) }
+func ValidTag(s string) bool { return validTag(s) }
 
 // allTags lists every tag of the repository: one paginated listing,
 // bounded as every listing is (listings.go).
