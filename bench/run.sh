@@ -265,8 +265,9 @@ fallback read and `tags/list` after it (all three at once), the blob checks afte
 its trace tag (one PUT, under the tag, where there is no referrers API), the merge read after the
 uploads (read while they upload), and one HEAD per untraced entry on every read and write (none:
 a read judges entries by what it fetches; writers check them only when the registry refuses an
-index). On Distribution a put is now 6 sequential round trips (oras 8, regctl 9), a get 4 (5, 5),
-a list 2 (3, 3); on olareg 5 (6, 7), 4 (4, 4), 2 (2, 2). Before (main at 2736a5c, the same
+index), and the value's blob read on a get (a value up to 16 KiB travels inside the entry manifest;
+a larger one adds that read). On Distribution a put is now 6 sequential round trips (oras 8,
+regctl 9), a get 3 (5, 5), a list 2 (3, 3); on olareg 5 (6, 7), 3 (4, 4), 2 (2, 2). Before (main at 2736a5c, the same
 scenarios: bench/ISSUE14-BASELINE.md) they were 15, 7 and 5 on Distribution and 9, 5 and 3 on
 olareg; put+get+list at 25 ms was 1.37× oras on Distribution, and with 300 untraced entries a put
 took 8.9 s, a get 4.7 s and a list 4.9 s (one HEAD per entry). What remains is not round trips:
@@ -279,12 +280,16 @@ took 8.9 s, a get 4.7 s and a list 4.9 s (one HEAD per entry). What remains is n
   first request leaves about 50 ms after the start, 100–200 ms when the machine is loaded) — the "Start-up floor"
   under "Put, get and list against oras and regctl" measures it. A 0.8× ratio there needs a
   faster start-up, not fewer requests.
-- **get ≤ 0.5× `regctl artifact get --latest` at 300 entries.** regctl's get does not grow with
-  the entries either (5 requests at 1 and at 300 entries, as the table shows): both tools
-  resolve, list, fetch the entry manifest and the value. manifesto does it in 4 sequential round
-  trips to regctl's 5, a 10 ms difference at 10 ms per request on a command that spends most of
-  its time starting up; half of regctl's time is below manifesto's own start-up plus 4 round
-  trips.
+- **get ≤ 0.5× `regctl artifact get --latest` at 300 entries.** manifesto's get is 3 sequential
+  round trips (resolve; the listing; the entry manifest, which carries the value) to regctl's 5,
+  and sends no request per entry. 0.5× is out of reach whatever the requests: on the same registry
+  on loopback with no delay at all, a get of one key among 300 takes 68 ms (`perf stat -r 30`,
+  2026-11-29; regctl 73–83 ms), while half of regctl's time at 10 ms per request is about 70 ms,
+  which would leave nothing for the three round trips. What is left is the process: start-up
+  (`version` 32.5 ms against oras 26.5 ms and regctl 29.0 ms, `perf stat -r 30`), of which package
+  initialisation is 19–26 ms (`GODEBUG=inittrace=1`; mostly the protobuf descriptors that cel-go
+  and sigstore-go register), and reading the 130 KB fallback index in a fresh process (parse about
+  3.5 ms, the view 2–4 ms, ordering 1–2 ms; timed in the process).
 - **CNCF Distribution, put at 300 entries ≤ 1.3× put at 1 entry, list ≤ 1.0× oras discover
   (near the line: met in one full run, missed in another).** Neither sends more requests or more
   sequential round trips at 300 entries (put 12 requests, 6 on the critical path; list 4 and 2).
