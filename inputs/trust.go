@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 	"github.com/manifesto-dev/manifesto/internal/secret"
@@ -28,7 +29,9 @@ func backendSettings(backend string) []string {
 }
 
 var (
-	rootKeyIDPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// Compiled on first use: the {64} would cost every command about half
+	// a millisecond of start-up (issue 14).
+	rootKeyIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 	rolePattern      = regexp.MustCompile(`^targets(/[a-zA-Z0-9_.-]+)*$`)
 )
 
@@ -177,7 +180,7 @@ func buildNotary(get func(name string) given, home string, parseBool func(s stri
 	}
 
 	if id := get(inNotaryRootKeyID); id.set {
-		if !rootKeyIDPattern.MatchString(id.value) {
+		if !rootKeyIDPattern().MatchString(id.value) {
 			return n, errdef.Usagef("%s %q is not a root key ID (64 lower-case hex digits, as `manifesto trust init` prints)", id.from, id.value)
 		}
 		n.RootKeyID = id.value

@@ -343,9 +343,8 @@ type attachedRef struct {
 	b          []byte
 }
 
-// confirmSettle is the pause before confirmListed's first read. Its
-// rounds and pauses are a put's (putConfirmRounds, putConfirmPause,
-// putConfirmMaxPause: referrers.go), one policy for both.
+// confirmSettle is the pause before confirmListed's first read; its rounds
+// and pauses are a put's (confirmRounds, referrers.go).
 const confirmSettle = 250 * time.Millisecond
 
 // confirmListed makes sure that a registry with the referrers API lists
@@ -353,21 +352,23 @@ const confirmSettle = 250 * time.Millisecond
 // confirmed on the others: some registries (olareg v0.2.2) acknowledge a
 // manifest PUT with a subject and then drop it from the listing when
 // pushes race (two copies into one destination). A missing one is PUT
-// again, with growing pauses, a bounded number of times; then it is an
-// error naming the registry's behaviour.
+// again within confirmRounds' bounds; then it is an error naming the
+// registry's behaviour.
 func (t *Target) confirmListed(ctx context.Context) error {
 	m, ok := t.b.(*remoteBackend)
 	if !ok || m.known() != referrersSupported || len(t.attached) == 0 {
 		return nil
 	}
+	// A racing writer's stale update lands within its request: let those
+	// in flight at our last PUT finish before reading.
+	if err := sleep(ctx, confirmSettle); err != nil {
+		return err
+	}
 	pending := t.attached
-	pause := putConfirmPause
-	for round := 0; ; round++ {
-		// A racing writer's stale update lands within its request: let
-		// those in flight at our last PUT finish before reading.
-		if err := sleep(ctx, confirmSettle); err != nil {
-			return err
-		}
+	var missing []attachedRef
+	reads := 0
+	read := func(last bool) (bool, error) {
+		reads++
 		bySubject := map[v1.Hash][]attachedRef{}
 		var order []v1.Hash
 		for _, a := range pending {
@@ -376,40 +377,35 @@ func (t *Target) confirmListed(ctx context.Context) error {
 			}
 			bySubject[a.subject.Digest] = append(bySubject[a.subject.Digest], a)
 		}
-		var missing []attachedRef
+		missing = nil
 		for _, h := range order {
 			ds, _, err := m.r.referrersAPI(ctx, h)
 			if err != nil {
-				return fmt.Errorf("confirm the copies are listed: %w", err)
+				return false, fmt.Errorf("confirm the copies are listed: %w", err)
 			}
-			listed := map[v1.Hash]bool{}
-			for _, d := range ds {
-				listed[d.Digest] = true
-			}
+			listed := digestSet(ds)
 			for _, a := range bySubject[h] {
 				if !listed[a.d.Digest] {
 					missing = append(missing, a)
 				}
 			}
 		}
-		if len(missing) == 0 {
-			return nil
+		if len(missing) > 0 && last {
+			return false, errdef.WithClass(fmt.Errorf("the registry does not list %d of the copied artifacts (first: %s on %s) although it accepted them %d times; run the copy again later: %w",
+				len(missing), missing[0].d.Digest, missing[0].subject.Digest, reads, errNotListed), errdef.ErrInvalidResponse)
 		}
-		if round == putConfirmRounds {
-			return fmt.Errorf("the registry does not list %d of the copied artifacts (first: %s on %s) although it accepted them %d times; run the copy again later",
-				len(missing), missing[0].d.Digest, missing[0].subject.Digest, putConfirmRounds+1)
-		}
-		if err := sleep(ctx, pause); err != nil {
-			return err
-		}
-		pause = min(pause*2, putConfirmMaxPause)
+		return len(missing) == 0, nil
+	}
+	resend := func() error {
 		for _, a := range missing {
 			if _, err := m.r.putManifest(ctx, a.d.Digest.String(), types.OCIManifestSchema1, a.b); err != nil {
 				return fmt.Errorf("copy %s again: %w", a.d.Digest, err)
 			}
 		}
 		pending = missing
+		return nil
 	}
+	return confirmRounds(ctx, read, resend)
 }
 
 // signatures lists the signature bundles attached to entry manifest d

@@ -245,44 +245,73 @@ var errNotListed = errors.New("the registry keeps dropping the entry from its re
 // b (d's manifest) while it does not. before is the listing before the
 // PUT (nil: not known).
 func (m *remoteBackend) confirmListed(ctx context.Context, subject v1.Descriptor, b []byte, d v1.Descriptor, before []v1.Descriptor) error {
-	pause := putConfirmPause
 	var prev map[v1.Hash]bool // what the last read should show again if nobody else writes
 	if before != nil {
 		prev = digestSet(before)
 		prev[d.Digest] = true
 	}
 	listed := false
-	for round := 1; ; round++ {
+	reads := 0
+	read := func(last bool) (bool, error) {
+		reads++
 		ds, ok, err := m.r.referrersAPI(ctx, subject.Digest)
 		if err != nil {
-			return fmt.Errorf("confirm entry %s in the referrers listing: %w", d.Digest, err)
+			return false, fmt.Errorf("confirm entry %s in the referrers listing: %w", d.Digest, err)
 		}
 		if !ok {
-			return fmt.Errorf("confirm entry %s: the registry acknowledged it as a referrer (OCI-Subject) but has no referrers listing", d.Digest)
+			return false, fmt.Errorf("confirm entry %s: the registry acknowledged it as a referrer (OCI-Subject) but has no referrers listing", d.Digest)
 		}
 		cur := digestSet(ds)
 		listed = cur[d.Digest]
-		if listed && prev != nil && sameSet(cur, prev) {
+		switch {
+		case listed && prev != nil && sameSet(cur, prev):
+			return true, nil
+		case last && listed:
+			// Listed at the last read; other writers were still at
+			// work throughout.
+			return true, nil
+		case last:
+			return false, errdef.WithClass(fmt.Errorf("entry %s was acknowledged %d times but the referrers listing of %s never showed it: %w", d.Digest, reads, subject.Digest, errNotListed), errdef.ErrInvalidResponse)
+		}
+		prev = cur
+		return false, nil
+	}
+	resend := func() error {
+		if listed {
 			return nil
 		}
-		if round >= putConfirmRounds {
-			if listed {
-				// Listed at the last read; other writers were still
-				// at work throughout.
-				return nil
-			}
-			return errdef.WithClass(fmt.Errorf("entry %s was acknowledged %d times but the referrers listing of %s never showed it: %w", d.Digest, round, subject.Digest, errNotListed), errdef.ErrInvalidResponse)
+		if _, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b); err != nil {
+			return fmt.Errorf("send entry %s again: %w", d.Digest, err)
+		}
+		prev[d.Digest] = true
+		return nil
+	}
+	return confirmRounds(ctx, read, resend)
+}
+
+// confirmRounds is the one confirmation loop (a put's entry, copy's and
+// prune's artifacts): read up to putConfirmRounds times until read reports
+// done, pausing between reads (putConfirmPause, doubled each time up to
+// putConfirmMaxPause) and calling resend before every read but the first.
+// read is told when its read is the last one; a last read that neither
+// reports done nor fails counts as a failure.
+func confirmRounds(ctx context.Context, read func(last bool) (bool, error), resend func() error) error {
+	pause := putConfirmPause
+	for round := 1; ; round++ {
+		last := round >= putConfirmRounds
+		done, err := read(last)
+		switch {
+		case err != nil, done:
+			return err
+		case last:
+			return errdef.WithClass(errNotListed, errdef.ErrInvalidResponse)
 		}
 		if err := sleep(ctx, pause); err != nil {
 			return err
 		}
 		pause = min(pause*2, putConfirmMaxPause)
-		prev = cur
-		if !listed {
-			if _, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b); err != nil {
-				return fmt.Errorf("send entry %s again: %w", d.Digest, err)
-			}
-			prev[d.Digest] = true
+		if err := resend(); err != nil {
+			return err
 		}
 	}
 }

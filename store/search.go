@@ -77,7 +77,7 @@ func (r *Repository) Search(ctx context.Context, so SearchOptions) ([]ImageKeys,
 			bad++
 			continue
 		}
-		m := referrersTagPattern.FindStringSubmatch(tag)
+		m := referrersTagPattern().FindStringSubmatch(tag)
 		if m == nil {
 			plain = append(plain, tag)
 			continue
