@@ -63,6 +63,10 @@ func validTag(t string) bool {
 	return true
 }
 
+// maxRepository is the longest repository name (go-containerregistry's
+// name package, following the distribution reference grammar).
+const maxRepository = 255
+
 // ParseImage parses IMAGE as a user writes it: registry[:port]/repo[:tag],
 // repo@sha256:..., Docker Hub short names (alpine), or oci:PATH[:tag|@digest].
 // plainHTTP makes the registry reference use http. Errors are of class
@@ -81,6 +85,12 @@ func ParseImage(image string, plainHTTP bool) (Location, error) {
 	ref, err := name.ParseReference(image, opts...)
 	if err != nil {
 		return Location{}, errdef.Usagef("image %q is not a valid reference: %v", image, err)
+	}
+	// A Docker Hub short name gains "library/": the repository a
+	// registry sees can pass the 255-character limit that the name as
+	// given stayed under.
+	if repo := ref.Context().RepositoryStr(); len(repo) > maxRepository {
+		return Location{}, errdef.Usagef("image %q: repository %q is %d characters, over the limit of %d", image, repo, len(repo), maxRepository)
 	}
 	return Location{Ref: ref}, nil
 }

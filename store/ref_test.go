@@ -20,3 +20,26 @@ func TestValidTag(t *testing.T) {
 		}
 	}
 }
+
+// TestParseImageRepositoryLimit: a Docker Hub short name under the
+// repository limit can pass it once "library/" is added; it is refused as
+// given, not accepted and then unparseable (found by FuzzParseImage).
+func TestParseImageRepositoryLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		image string
+		ok    bool
+	}{
+		{strings.Repeat("a", 247), true},  // library/ + 247 = 255
+		{strings.Repeat("a", 248), false}, // 256
+		{"ghcr.io/" + strings.Repeat("a", 255), true},
+	} {
+		_, err := ParseImage(tc.image, false)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseImage(%d characters) err = %v, want ok %v", len(tc.image), err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "over the limit of 255") {
+			t.Errorf("err = %v, want it to name the limit", err)
+		}
+	}
+}
