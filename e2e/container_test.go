@@ -268,20 +268,6 @@ func parseGitHubOutput(s string) (map[string]string, error) {
 	return outs, sc.Err()
 }
 
-// parseDotenv reads KEY=VALUE lines as GitLab does.
-func parseDotenv(t *testing.T, s string) map[string]string {
-	t.Helper()
-	vars := map[string]string{}
-	for _, line := range lines(s) {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || k == "" {
-			t.Fatalf("dotenv line %q is not KEY=VALUE; file:\n%s", line, s)
-		}
-		vars[k] = v
-	}
-	return vars
-}
-
 func readFile(t *testing.T, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)

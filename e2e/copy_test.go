@@ -785,7 +785,7 @@ func TestCopyPruneStep(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("copy step: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
-	env := readDotenv(t, out)
+	env := readDotenvFile(t, out)
 	if env["MANIFESTO_OUT_COPIED"] != strings.Join(ds, ",") || env["MANIFESTO_OUT_SKIPPED"] != "" {
 		t.Errorf("copy step outputs = %v", env)
 	}
@@ -795,7 +795,7 @@ func TestCopyPruneStep(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("prune step: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
-	env = readDotenv(t, out)
+	env = readDotenvFile(t, out)
 	if env["MANIFESTO_OUT_REMOVED"] != strings.Join(ds[1:], ",") || env["MANIFESTO_OUT_KEPT"] != ds[0] {
 		t.Errorf("prune step outputs = %v", env)
 	}
@@ -804,16 +804,6 @@ func TestCopyPruneStep(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "does not apply") {
 		t.Errorf("copy with keep: exit %d, %q", r.code, r.stderr)
 	}
-}
-
-// readDotenv reads a dotenv outputs file.
-func readDotenv(t *testing.T, path string) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return parseDotenv(t, string(b))
 }
 
 // TestCopyNotary: Notary targets are bound to the GUN, so copy verifies at

@@ -77,7 +77,7 @@ func TestRunnerGitLabVerdictDeploy(t *testing.T) {
 		"MEDIA_TYPE": "application/json", "CREATED": entry.Created,
 	})
 	// The deploy job's own get.
-	deploy := parseDotenv(t, readFile(t, filepath.Join(ws, "out", "deploy.env")))
+	deploy := readDotenvFile(t, filepath.Join(ws, "out", "deploy.env"))
 	for name, v := range map[string]string{
 		"MANIFESTO_OUT_DIGEST": entry.Digest, "MANIFESTO_OUT_PATH": ".manifesto/test-verdict", "MANIFESTO_OUT_FOUND": "true",
 	} {
