@@ -57,7 +57,6 @@ func parseLinks(h string) []link {
 			if !strings.EqualFold(strings.TrimSpace(name), "rel") {
 				continue
 			}
-			value = strings.Trim(strings.TrimSpace(value), `"`)
 			for _, rel := range strings.Fields(value) {
 				if strings.EqualFold(rel, "next") {
 					l.next = true
@@ -69,7 +68,9 @@ func parseLinks(h string) []link {
 }
 
 // splitParams reads ";"-separated parameters up to the ',' that ends a
-// link-value (commas inside quotes do not count) and returns the rest.
+// link-value (commas inside quotes do not count) and returns the rest. A
+// quoted-string comes out as its content: without its quotes, escapes
+// resolved (rel="next\"" is the relation `next"`, not next).
 func splitParams(h string) (params []string, rest string) {
 	var cur strings.Builder
 	quoted := false
@@ -77,8 +78,9 @@ func splitParams(h string) (params []string, rest string) {
 		c := h[i]
 		switch {
 		case c == '"':
+			// The quotes of a quoted-string delimit it; they are not
+			// part of the value (an escaped one inside is: below).
 			quoted = !quoted
-			cur.WriteByte(c)
 		case c == '\\' && quoted && i+1 < len(h):
 			cur.WriteByte(h[i+1])
 			i++
