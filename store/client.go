@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -74,7 +75,7 @@ func newRegistry(_ context.Context, ref name.Reference, o *options, scope string
 	rt = transport.NewUserAgent(rt, o.userAgent)
 	// No handshake here: authentication is set up by the first request's
 	// challenge, if any (lazyauth.go).
-	la := newLazyAuth(repo.Registry, auth, rt, []string{repo.Scope(scope)})
+	la := newLazyAuth(repo.Registry, auth, rt, []string{repo.Scope(scope)}, o.plainHTTP || isLoopbackHost(registryHost(repo.Registry)))
 	return &registryClient{repo: repo, client: &http.Client{Transport: la}, scheme: repo.Scheme(), auth: la}, nil
 }
 
@@ -110,6 +111,11 @@ func (h *httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errdef.WithClass(fmt.Errorf("refusing plain HTTP to %s (use --plain-http if the registry really has no TLS)", req.URL.Host), errdef.ErrUsage)
 	}
 	return h.inner.RoundTrip(req)
+}
+
+// registryHost is reg's host name, without port or IPv6 brackets.
+func registryHost(reg name.Registry) string {
+	return (&url.URL{Host: reg.RegistryStr()}).Hostname()
 }
 
 func isLoopbackHost(host string) bool {

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/manifesto-dev/manifesto/internal/errdef"
 )
 
 // lazyAuth replaces go-containerregistry's up-front handshake
@@ -30,11 +32,15 @@ import (
 // Requests run in parallel from the start; when several are challenged at
 // once, the first sets up the credentials and the others reuse them.
 //
-// The scheme: for a registry go-containerregistry reaches over plain HTTP
-// (loopback, or --plain-http), HTTPS is tried first, as its ping does
-// (probeScheme), and a plain-HTTP answer to the TLS handshake switches to
-// HTTP for the rest of the command. A registry reached over HTTPS (every
-// remote one without --plain-http) gets no probe.
+// The scheme: for a registry that may be reached over plain HTTP (loopback,
+// or --plain-http), HTTPS is tried first, as go-containerregistry's ping
+// does (probeScheme), and a plain-HTTP answer to the TLS handshake switches
+// to HTTP for the rest of the command. Every other registry gets no probe:
+// private-range addresses (RFC 1918) included, for which
+// go-containerregistry would probe and fall back to HTTP — manifesto does
+// not talk HTTP to them without --plain-http (httpsOnly), so the probe
+// would only cost an HTTPS registry there a round trip. One that answers in
+// plain HTTP gets an error that names --plain-http (plainHTTPRefused).
 type lazyAuth struct {
 	reg    name.Registry
 	auth   authn.Authenticator
@@ -48,8 +54,10 @@ type lazyAuth struct {
 	tryHTTP  bool              // the scheme may be http: the next request decides
 }
 
-func newLazyAuth(reg name.Registry, auth authn.Authenticator, base http.RoundTripper, scopes []string) *lazyAuth {
-	return &lazyAuth{reg: reg, auth: auth, scopes: scopes, base: base, scheme: "https", tryHTTP: reg.Scheme() == "http"}
+// newLazyAuth: httpAllowed says whether plain HTTP may be used for reg at
+// all (a loopback host, or --plain-http).
+func newLazyAuth(reg name.Registry, auth authn.Authenticator, base http.RoundTripper, scopes []string, httpAllowed bool) *lazyAuth {
+	return &lazyAuth{reg: reg, auth: auth, scopes: scopes, base: base, scheme: "https", tryHTTP: httpAllowed && reg.Scheme() == "http"}
 }
 
 // hasAnswered reports whether the registry has answered a request.
@@ -74,7 +82,20 @@ func (l *lazyAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	l.mu.Unlock()
-	return l.send(req)
+	resp, err := l.send(req)
+	if err != nil && plainHTTPAnswer(err) {
+		return nil, plainHTTPRefused(err)
+	}
+	return resp, err
+}
+
+// plainHTTPRefused is the error for a registry that answered HTTPS in plain
+// HTTP where plain HTTP is not to be used (not loopback, no --plain-http):
+// httpsOnly's refusal, found out by the answer.
+// The registry is named by the caller ("connect to HOST: …") and in err's
+// URL.
+func plainHTTPRefused(err error) error {
+	return errdef.WithClass(fmt.Errorf("the registry answers in plain HTTP; refusing it (use --plain-http if it really has no TLS): %w", err), errdef.ErrUsage)
 }
 
 // probeScheme settles the scheme with an HTTPS GET /v2/ (l.mu held).
