@@ -25,14 +25,14 @@ import (
 	"github.com/manifesto-dev/manifesto/internal/testregistry"
 )
 
-// dropManifestPuts acknowledges n manifest PUTs by digest the way a
+// dropManifestPuts acknowledges n manifest PUTs (by digest or trace tag) the way a
 // referrers-API registry does (201 with OCI-Subject) without forwarding
 // them: the registry never stores them.
 func dropManifestPuts(n int) faultproxy.Rule {
 	return faultproxy.Rule{Every: 1, Action: faultproxy.Status, Code: http.StatusCreated,
 		Header: http.Header{"Oci-Subject": {"sha256:0000000000000000000000000000000000000000000000000000000000000000"}}}.
 		Only(http.MethodPut, faultproxy.KindManifests).
-		Matching(regexp.MustCompile(`/manifests/sha256:[0-9a-f]{64}$`)).
+		Matching(regexp.MustCompile(`/manifests/(sha256:[0-9a-f]{64}|sha256-[0-9a-f]{64}\.mf-[0-9a-f]{40})$`)).
 		Times(n)
 }
 

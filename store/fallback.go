@@ -182,44 +182,11 @@ func (m *remoteBackend) fallbackViewWith(ctx context.Context, subject v1.Hash, c
 func (m *remoteBackend) buildView(ctx context.Context, subject v1.Hash, rd *fallbackRead, o viewOptions) (*fallbackState, error) {
 	idx := rd.index
 	st := &fallbackState{index: idx, aliased: rd.aliased, ghosts: map[v1.Hash]bool{}}
-	prefix := fallbackTag(subject) + traceInfix
-	indexed := map[string]bool{}
-	for _, d := range idx.Descriptors() {
-		if len(d.Digest.Hex) >= 40 {
-			indexed[d.Digest.Hex[:40]] = true
-		}
-	}
-	tracedHex := map[string]bool{}
-	var fetch []string
-	for _, tag := range rd.tags {
-		short := strings.TrimPrefix(tag, prefix)
-		tracedHex[short] = true
-		if indexed[short] {
-			continue
-		}
-		if d, ok := knownByPrefix(o.known, short); ok {
-			st.traced = append(st.traced, d)
-			continue
-		}
-		fetch = append(fetch, tag)
-	}
-	found := make([]*v1.Descriptor, len(fetch))
-	err := parallelEach(ctx, len(fetch), func(ctx context.Context, i int) error {
-		d, err := m.tracedDescriptor(ctx, subject, fetch[i])
-		if errors.Is(err, errdef.ErrNotFound) {
-			return nil // deleted between the listing and now
-		}
-		found[i] = d
-		return err
-	})
+	traced, tracedHex, err := m.tracedUnlisted(ctx, subject, idx.Descriptors(), rd.tags, o.known)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range found {
-		if d != nil {
-			st.traced = append(st.traced, *d)
-		}
-	}
+	st.traced = traced
 	if !o.verify {
 		return st, nil
 	}
@@ -249,6 +216,53 @@ func (m *remoteBackend) buildView(ctx context.Context, subject v1.Hash, rd *fall
 		}
 	}
 	return st, nil
+}
+
+// tracedUnlisted returns the entries whose trace tags (tags, of subject)
+// name none of listed (an index or a referrers listing): from known when
+// the caller has them, else fetched (one manifest each, in parallel). The
+// one rule by which traces bring back entries a listing lost; tracedHex
+// holds every traced digest prefix.
+func (m *remoteBackend) tracedUnlisted(ctx context.Context, subject v1.Hash, listed []v1.Descriptor, tags []string, known []v1.Descriptor) (traced []v1.Descriptor, tracedHex map[string]bool, err error) {
+	prefix := fallbackTag(subject) + traceInfix
+	inListing := map[string]bool{}
+	for _, d := range listed {
+		if len(d.Digest.Hex) >= 40 {
+			inListing[d.Digest.Hex[:40]] = true
+		}
+	}
+	tracedHex = map[string]bool{}
+	var fetch []string
+	for _, tag := range tags {
+		short := strings.TrimPrefix(tag, prefix)
+		tracedHex[short] = true
+		if inListing[short] {
+			continue
+		}
+		if d, ok := knownByPrefix(known, short); ok {
+			traced = append(traced, d)
+			continue
+		}
+		fetch = append(fetch, tag)
+	}
+	found := make([]*v1.Descriptor, len(fetch))
+	err = parallelEach(ctx, len(fetch), func(ctx context.Context, i int) error {
+		d, err := m.tracedDescriptor(ctx, subject, fetch[i])
+		if errors.Is(err, errdef.ErrNotFound) {
+			return nil // deleted between the listing and now
+		}
+		found[i] = d
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range found {
+		if d != nil {
+			traced = append(traced, *d)
+		}
+	}
+	return traced, tracedHex, nil
 }
 
 // parallelEach runs f for 0..n-1, parallelFetches at a time, and returns the

@@ -185,25 +185,20 @@ func (m *remoteBackend) attach(ctx context.Context, subject v1.Descriptor, b []b
 	if p := m.takePrefetched(subject.Digest); p != nil {
 		read, before = p.read, p.listed
 	}
-	if m.known() == referrersUnsupported {
-		// No referrers API: the entry manifest is pushed once, under its
-		// trace tag (a manifest PUT by tag stores it by digest too), not
-		// by digest and then by tag: one sequential round trip less.
-		if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
-			return nil, err
-		}
-	} else {
-		ack, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b)
-		if err != nil {
-			return nil, err
-		}
-		if ack {
-			m.learn(true)
-			return nil, m.confirmListed(ctx, subject, b, d, before)
-		}
-		if err := m.putTrace(ctx, subject.Digest, d.Digest, b); err != nil {
-			return nil, err
-		}
+	// The entry manifest is pushed once, under its trace tag (a manifest
+	// PUT by tag stores it by digest too, and registries with the
+	// referrers API list it by its subject all the same): one request,
+	// and a durable record of the entry on every registry. Readers use the
+	// traces to find entries that the fallback index, or a referrers
+	// listing, lost to concurrent writers (olareg v0.2.2 drops referrers
+	// that way even after a put saw them listed).
+	ack, err := m.putTrace(ctx, subject.Digest, d.Digest, b)
+	if err != nil {
+		return nil, err
+	}
+	if ack {
+		m.learn(true)
+		return nil, m.confirmListed(ctx, subject, b, d, before)
 	}
 	// From here the entry is stored and found by every manifesto reader:
 	// the index is a cache for other tools, so failing to update it is a
@@ -336,11 +331,15 @@ func sameSet(a, b map[v1.Hash]bool) bool {
 	return true
 }
 
-func (m *remoteBackend) putTrace(ctx context.Context, subject, entry v1.Hash, b []byte) error {
-	if _, err := m.r.putManifest(ctx, traceTag(subject, entry), types.OCIManifestSchema1, b); err != nil {
-		return fmt.Errorf("tag entry %s: %w", entry, err)
+// putTrace pushes entry manifest b under its trace tag; subjectAck reports
+// whether the registry answered with OCI-Subject (it keeps the referrers
+// listing itself).
+func (m *remoteBackend) putTrace(ctx context.Context, subject, entry v1.Hash, b []byte) (subjectAck bool, err error) {
+	ack, err := m.r.putManifest(ctx, traceTag(subject, entry), types.OCIManifestSchema1, b)
+	if err != nil {
+		return false, fmt.Errorf("tag entry %s: %w", entry, err)
 	}
-	return nil
+	return ack, nil
 }
 
 // hasReferrersAPI probes the referrers endpoint unless the registry is
@@ -365,8 +364,23 @@ func (m *remoteBackend) hasReferrersAPI(ctx context.Context, subject v1.Hash) (b
 func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error) {
 	switch m.known() {
 	case referrersSupported:
+		// The listing and the traces at once (one round trip).
+		var (
+			tags    []string
+			tagsErr error
+			wg      sync.WaitGroup
+		)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tags, tagsErr = m.r.tagsAfter(ctx, fallbackTag(subject.Digest)+traceInfix)
+		}()
 		ds, _, err := m.r.referrersAPI(ctx, subject.Digest)
-		return ds, err
+		wg.Wait()
+		if err != nil {
+			return nil, err
+		}
+		return m.withTraced(ctx, subject.Digest, ds, tags, tagsErr)
 	case referrersUnsupported:
 		st, err := m.fallbackView(ctx, subject.Digest, viewOptions{})
 		if err != nil {
@@ -387,12 +401,19 @@ func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([
 		rd, readErr = m.readFallback(readCtx, subject.Digest)
 	}()
 	ok, ds, err := m.hasReferrersAPI(ctx, subject.Digest)
-	if err != nil || ok {
+	if err != nil {
 		cancel()
 		wg.Wait()
-		return ds, err
+		return nil, err
 	}
 	wg.Wait()
+	if ok {
+		var tags []string
+		if rd != nil {
+			tags = rd.tags
+		}
+		return m.withTraced(ctx, subject.Digest, ds, tags, readErr)
+	}
 	if readErr != nil {
 		return nil, readErr
 	}
@@ -401,6 +422,22 @@ func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([
 		return nil, err
 	}
 	return st.all(), nil
+}
+
+// withTraced is a referrers listing plus the entries whose trace tags
+// (tags) it lacks: a registry that dropped a referrer under concurrent
+// writers (olareg v0.2.2 does) still has the entry and its trace. The
+// listing is the registry's own answer, so a failure to list the traces
+// (tagsErr) leaves it as it is rather than failing the read.
+func (m *remoteBackend) withTraced(ctx context.Context, subject v1.Hash, listed []v1.Descriptor, tags []string, tagsErr error) ([]v1.Descriptor, error) {
+	if tagsErr != nil || len(tags) == 0 {
+		return listed, nil
+	}
+	traced, _, err := m.tracedUnlisted(ctx, subject, listed, tags, nil)
+	if err != nil {
+		return nil, err
+	}
+	return append(listed, traced...), nil
 }
 
 func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor, ds []v1.Descriptor) error {
@@ -425,9 +462,6 @@ func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor
 		if err := m.r.deleteManifest(ctx, d.Digest.String()); err != nil {
 			return fmt.Errorf("delete entry %s: %w", d.Digest, err)
 		}
-	}
-	if !fallback {
-		return nil
 	}
 	for _, d := range ds {
 		// Distribution drops a manifest's tags with it; registries that
@@ -505,7 +539,7 @@ func (m *remoteBackend) adopt(ctx context.Context, subject v1.Hash, rd *fallback
 		if json.Unmarshal(b, &mf) != nil || mf.Subject == nil || mf.Subject.Digest != subject {
 			return nil // not an entry of this image
 		}
-		if err := m.putTrace(ctx, subject, d.Digest, b); err != nil {
+		if _, err := m.putTrace(ctx, subject, d.Digest, b); err != nil {
 			return err
 		}
 		adopted[i] = traceTag(subject, d.Digest)

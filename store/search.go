@@ -158,6 +158,12 @@ func (r *Repository) Search(ctx context.Context, so SearchOptions) ([]ImageKeys,
 			mu.Unlock()
 		}
 	}
+	if api {
+		// The traces bring back what a listing lost, as on list.
+		if probed, err = r.m.withTraced(ctx, probe, probed, traces[probe], nil); err != nil {
+			return nil, fmt.Errorf("list referrers of %s: %w", probe, err)
+		}
+	}
 	keep(probe, probed)
 
 	rest := len(plain) - resolvedFirst
@@ -185,6 +191,9 @@ func (r *Repository) Search(ctx context.Context, so SearchOptions) ([]ImageKeys,
 		prog.add(len(ask))
 		err := forEach(ctx, jobs, len(ask), func(i int) error {
 			ds, _, err := r.m.r.referrersAPI(ctx, ask[i])
+			if err == nil {
+				ds, err = r.m.withTraced(ctx, ask[i], ds, traces[ask[i]], nil)
+			}
 			if err != nil {
 				return fmt.Errorf("list referrers of %s: %w", ask[i], err)
 			}
