@@ -272,9 +272,11 @@ scenarios: bench/ISSUE14-BASELINE.md) they were 15, 7 and 5 on Distribution and 
 olareg; put+get+list at 25 ms was 1.37× oras on Distribution, and with 300 untraced entries a put
 took 8.9 s, a get 4.7 s and a list 4.9 s (one HEAD per entry). What remains is not round trips:
 
-- **olareg, put+get+list ≤ 0.8× oras; list ≤ 1.0× oras discover.** On a registry with the
-  referrers API every tool already sends only the essential chain (resolve, listing, entry
-  manifest, value), and manifesto's get and list have as many sequential round trips as oras's.
+- **olareg, put+get+list ≤ 0.8× oras; list ≤ 1.0× oras discover** (at the line: put+get+list
+  was 0.85× and 0.78× in two full runs on 2026-11-29, list 1.04× and 1.09×). On a registry with
+  the referrers API every tool already sends only the essential chain (resolve, listing, entry
+  manifest, value), and manifesto's get has fewer sequential round trips than oras's (3 to 4)
+  and its list as many (2).
   The rest of the wall time is the process itself: the manifesto binary (Sigstore, Notary, CEL;
   about twice oras's size) needs more start-up before its first request (see the traces: the
   first request leaves about 50 ms after the start, 100–200 ms when the machine is loaded) — the "Start-up floor"
@@ -291,7 +293,7 @@ took 8.9 s, a get 4.7 s and a list 4.9 s (one HEAD per entry). What remains is n
   and sigstore-go register), and reading the 130 KB fallback index in a fresh process (parse about
   3.5 ms, the view 2–4 ms, ordering 1–2 ms; timed in the process).
 - **CNCF Distribution, put at 300 entries ≤ 1.3× put at 1 entry, list ≤ 1.0× oras discover
-  (near the line: met in one full run, missed in another).** Neither sends more requests or more
+  (near the line: put 1.35×, 1.31× and 1.24×, list 1.15×, 0.94× and 0.99× in three full runs).** Neither sends more requests or more
   sequential round trips at 300 entries (put 12 requests, 6 on the critical path; list 4 and 2).
   What grows is the fallback index itself, about 400 bytes per entry (120 KB at 300), which every
   tool reads and every writer writes back, and Distribution checks that each manifest an index

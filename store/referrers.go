@@ -424,6 +424,34 @@ func (m *remoteBackend) referrers(ctx context.Context, subject v1.Descriptor) ([
 	return st.all(), nil
 }
 
+// relistTraced is repair on a registry with the referrers API: every traced
+// entry the listing lost is sent again by digest until the listing shows it
+// (confirmListed), so that other tools (oras discover) see it too. It
+// returns the listing with them.
+func (m *remoteBackend) relistTraced(ctx context.Context, subject v1.Descriptor, listed []v1.Descriptor) ([]v1.Descriptor, error) {
+	tags, err := m.r.tagsAfter(ctx, fallbackTag(subject.Digest)+traceInfix)
+	if err != nil {
+		return nil, fmt.Errorf("list entry traces: %w", err)
+	}
+	lost, _, err := m.tracedUnlisted(ctx, subject.Digest, listed, tags, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range lost {
+		b, err := m.manifest(ctx, d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("read entry %s: %w", d.Digest, err)
+		}
+		if _, err := m.r.putManifest(ctx, d.Digest.String(), types.OCIManifestSchema1, b); err != nil {
+			return nil, fmt.Errorf("send entry %s again: %w", d.Digest, err)
+		}
+		if err := m.confirmListed(ctx, subject, b, d, nil); err != nil {
+			return nil, err
+		}
+	}
+	return append(listed, lost...), nil
+}
+
 // withTraced is a referrers listing plus the entries whose trace tags
 // (tags) it lacks: a registry that dropped a referrer under concurrent
 // writers (olareg v0.2.2 does) still has the entry and its trace. The
@@ -486,8 +514,11 @@ func (m *remoteBackend) removeEntries(ctx context.Context, subject v1.Descriptor
 // the index is damaged, repair brings it back too (issue 11).
 func (m *remoteBackend) repair(ctx context.Context, subject v1.Descriptor) ([]v1.Descriptor, error) {
 	ok, ds, err := m.hasReferrersAPI(ctx, subject.Digest)
-	if err != nil || ok {
-		return ds, err
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return m.relistTraced(ctx, subject, ds)
 	}
 	if warn, err := m.mergeFallbackFrom(ctx, subject, nil, nil, nil, true); err != nil {
 		return nil, err

@@ -25,7 +25,8 @@ import (
 // TestReferrersListingLosesEntry: on a registry with the referrers API, an
 // entry the listing lost (olareg v0.2.2 drops referrers under concurrent
 // writers) is still found through its trace tag, by list and get; an
-// entry that is deleted stays gone.
+// entry that is deleted stays gone; repair sends a lost one again so that
+// the listing shows it.
 func TestReferrersListingLosesEntry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -33,6 +34,11 @@ func TestReferrersListingLosesEntry(t *testing.T) {
 	var drop atomic.Pointer[string] // digest the referrers listing leaves out
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := drop.Load()
+		if d != nil && r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+*d) {
+			// Sent again by digest (repair): listed from now on.
+			drop.Store(nil)
+			d = nil
+		}
 		if d == nil || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/referrers/") {
 			inner.ServeHTTP(w, r)
 			return
@@ -88,6 +94,15 @@ func TestReferrersListingLosesEntry(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := open(t, image).Read(ctx, "lost", "", &buf); err != nil || buf.String() != "two" {
 		t.Fatalf("get lost = %q, %v", buf.String(), err)
+	}
+	// repair sends it again, so that the listing itself (what other
+	// tools read) shows it.
+	fixed, err := w.Repair(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drop.Load() != nil || !slices.ContainsFunc(fixed, func(e Entry) bool { return e.Digest == lost.Digest }) {
+		t.Fatalf("repair returned %v and did not send %s again", fixed, lost.Digest)
 	}
 	if err := w.Delete(ctx, []Entry{lost}); err != nil {
 		t.Fatal(err)
