@@ -46,13 +46,9 @@ func emptyConfig() v1.Descriptor {
 const InlineMax = 16 << 10
 
 // inlineValid reports whether d embeds its content (d.Data) and that content
-// matches d's size and sha256 digest.
+// matches d's size and sha256 digest (checkDigest).
 func inlineValid(d v1.Descriptor) bool {
-	if len(d.Data) == 0 || int64(len(d.Data)) != d.Size || d.Digest.Algorithm != "sha256" {
-		return false
-	}
-	h, _, err := v1.SHA256(bytes.NewReader(d.Data))
-	return err == nil && h == d.Digest
+	return len(d.Data) > 0 && int64(len(d.Data)) == d.Size && checkDigest(d.Data, d.Digest) == nil
 }
 
 // entryManifest builds the manifest of a new entry. The layout of the JSON is
