@@ -77,14 +77,9 @@ func TestRunnerGitLabVerdictDeploy(t *testing.T) {
 		"MEDIA_TYPE": "application/json", "CREATED": entry.Created,
 	})
 	// The deploy job's own get.
-	deploy := readDotenvFile(t, filepath.Join(ws, "out", "deploy.env"))
-	for name, v := range map[string]string{
+	hasOutputs(t, "deploy job's report", "", readDotenvFile(t, filepath.Join(ws, "out", "deploy.env")), map[string]string{
 		"MANIFESTO_OUT_DIGEST": entry.Digest, "MANIFESTO_OUT_PATH": ".manifesto/test-verdict", "MANIFESTO_OUT_FOUND": "true",
-	} {
-		if deploy[name] != v {
-			t.Errorf("deploy job's report: %s = %q, want %q", name, deploy[name], v)
-		}
-	}
+	})
 }
 
 func TestRunnerGitLabComponent(t *testing.T) {
@@ -101,16 +96,11 @@ func TestRunnerGitLabComponent(t *testing.T) {
 	if value != readFile(t, "../testdata/runners/gitlab/verdict.json") {
 		t.Errorf("registry value = %q, want verdict.json", value)
 	}
-	got := envLines(t, filepath.Join(ws, "out", "report.env"), "MANIFESTO_OUT_")
-	for name, v := range map[string]string{
+	hasOutputs(t, "report job", "MANIFESTO_OUT_", envLines(t, filepath.Join(ws, "out", "report.env"), "MANIFESTO_OUT_"), map[string]string{
 		"PUT_DIGEST": entry.Digest, "PUT_KEY": "test-verdict", "PUT_SUBJECT": subject,
 		"GET_DIGEST": entry.Digest, "GET_KEY": "test-verdict", "GET_FOUND": "true",
 		"GET_PATH": ".manifesto/test-verdict",
-	} {
-		if got[name] != v {
-			t.Errorf("report job: MANIFESTO_OUT_%s = %q, want %q", name, got[name], v)
-		}
-	}
+	})
 }
 
 func TestRunnerGitLabTwoJobs(t *testing.T) {
@@ -127,14 +117,10 @@ func TestRunnerGitLabTwoJobs(t *testing.T) {
 	unit, _ := registryEntry(t, imageRef, "unit-tests")
 	e2e, _ := registryEntry(t, imageRef, "e2e-tests")
 	got := envLines(t, filepath.Join(ws, "out", "deploy.env"), "MANIFESTO_OUT_")
-	for name, v := range map[string]string{
+	hasOutputs(t, "deploy job", "MANIFESTO_OUT_", got, map[string]string{
 		"UNIT_DIGEST": unit.Digest, "UNIT_KEY": "unit-tests",
 		"E2E_DIGEST": e2e.Digest, "E2E_KEY": "e2e-tests",
-	} {
-		if got[name] != v {
-			t.Errorf("deploy job: MANIFESTO_OUT_%s = %q, want %q", name, got[name], v)
-		}
-	}
+	})
 	// The unprefixed names are one of the two reports, whole: never a mix.
 	if d := got["DIGEST"]; d != unit.Digest && d != e2e.Digest {
 		t.Errorf("deploy job: MANIFESTO_OUT_DIGEST = %q, want one of the two puts' digests", d)

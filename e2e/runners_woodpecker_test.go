@@ -79,26 +79,30 @@ func envLines(t *testing.T, path, prefix string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]string{}
-	for _, l := range lines(string(b)) {
-		name, v, ok := strings.Cut(l, "=")
-		if !ok || !strings.HasPrefix(name, prefix) {
-			t.Fatalf("%s: line %q is not %sNAME=value", path, l, prefix)
-		}
+	vars := nameValues(t, path+" (every name starting "+prefix+")", string(b), func(name string) bool { return strings.HasPrefix(name, prefix) })
+	m := make(map[string]string, len(vars))
+	for name, v := range vars {
 		m[strings.TrimPrefix(name, prefix)] = v
 	}
 	return m
+}
+
+// hasOutputs fails the test unless got (name -> value; prefix is what the
+// names lack, for the messages) holds every output of want with its value.
+func hasOutputs(t *testing.T, what, prefix string, got, want map[string]string) {
+	t.Helper()
+	for name, v := range want {
+		if g, ok := got[name]; !ok || g != v {
+			t.Errorf("%s: %s%s = %q (present %v), want %q", what, prefix, name, g, ok, v)
+		}
+	}
 }
 
 // equalOutputs fails the test unless got (output name -> value, without the
 // MANIFESTO_OUT_ prefix) is exactly want: the same names, the same bytes.
 func equalOutputs(t *testing.T, what string, got, want map[string]string) {
 	t.Helper()
-	for name, v := range want {
-		if g, ok := got[name]; !ok || g != v {
-			t.Errorf("%s: MANIFESTO_OUT_%s = %q (present %v), want %q", what, name, g, ok, v)
-		}
-	}
+	hasOutputs(t, what, "MANIFESTO_OUT_", got, want)
 	for name, v := range got {
 		if _, ok := want[name]; !ok {
 			t.Errorf("%s: unexpected output MANIFESTO_OUT_%s=%q", what, name, v)

@@ -85,23 +85,33 @@ func readDotenvFile(t *testing.T, path string) map[string]string {
 }
 
 // parseDotenv reads a GitLab dotenv report: KEY=VALUE lines, nothing else,
-// within GitLab's limits (under 5 KB, at most 20 variables). The one
-// dotenv reader of these tests.
+// within GitLab's limits (under 5 KB, at most 20 variables).
 func parseDotenv(t *testing.T, s string) map[string]string {
 	t.Helper()
 	if len(s) >= 5120 {
 		t.Errorf("dotenv is %d bytes; GitLab takes under 5 KB", len(s))
 	}
+	out := nameValues(t, "dotenv (GitLab's rules)", s, func(k string) bool {
+		return strings.Trim(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == ""
+	})
+	if len(out) > 20 {
+		t.Errorf("%d variables; GitLab takes 20", len(out))
+	}
+	return out
+}
+
+// nameValues reads NAME=value lines, every line one whose name valid
+// accepts, into a map: the one reader of dotenv files and `env` dumps in
+// these tests (parseDotenv, envLines).
+func nameValues(t *testing.T, what, s string, valid func(name string) bool) map[string]string {
+	t.Helper()
 	out := map[string]string{}
 	for _, line := range lines(s) {
 		k, v, ok := strings.Cut(line, "=")
-		if !ok || k == "" || strings.Trim(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != "" {
-			t.Fatalf("line %q breaks GitLab's dotenv rules; file:\n%s", line, s)
+		if !ok || k == "" || !valid(k) {
+			t.Fatalf("%s: line %q is not NAME=value with a valid name; file:\n%s", what, line, s)
 		}
 		out[k] = v
-	}
-	if len(out) > 20 {
-		t.Errorf("%d variables; GitLab takes 20", len(out))
 	}
 	return out
 }
