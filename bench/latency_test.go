@@ -458,17 +458,23 @@ func writeLatencyReport(b *testing.B, pe *peerEnv, stats latencyStats, titles []
 		}
 	}
 	sb.WriteString("Request traces of manifesto's last iteration at 25 ms (start–end relative to the command's start):\n\n")
+	writeTraces(&sb, stats["25 ms"])
+	pe.emit(b, "latency.md", sb.String())
+	pe.emit(b, "goal-latency.md", goal.String())
+}
+
+// writeTraces writes the request trace of manifesto's last iteration of
+// each operation of one scenario, per registry.
+func writeTraces(sb *strings.Builder, scenario map[string]map[string]map[string][]measured) {
 	for _, reg := range []string{"distribution", "olareg"} {
 		for _, op := range scaleOps {
-			ms := stats["25 ms"][reg][op]["manifesto"]
+			ms := scenario[reg][op]["manifesto"]
 			if len(ms) == 0 {
 				continue
 			}
-			fmt.Fprintf(&sb, "%s, %s:\n\n```\n%s\n```\n\n", reg, op, strings.Join(ms[len(ms)-1].trace, "\n"))
+			fmt.Fprintf(sb, "%s, %s:\n\n```\n%s\n```\n\n", reg, op, strings.Join(ms[len(ms)-1].trace, "\n"))
 		}
 	}
-	pe.emit(b, "latency.md", sb.String())
-	pe.emit(b, "goal-latency.md", goal.String())
 }
 
 // writeScaleReport emits scale.md and goal-scale.md.
@@ -506,15 +512,7 @@ func writeScaleReport(b *testing.B, pe *peerEnv, stats latencyStats, sizes []int
 		fmt.Fprintf(&goal, "- %s: requests of get / list at 1 and at 300 untraced entries: %.0f / %.0f and %.0f / %.0f (goal: no growth) → %s\n", reg, gr1, lr1, gr300, lr300, verdict(gr300 <= gr1 && lr300 <= lr1))
 	}
 	sb.WriteString("Request traces of manifesto at 300 entries, last iteration (start–end relative to the command's start):\n\n")
-	for _, reg := range []string{"distribution", "olareg"} {
-		for _, op := range scaleOps {
-			ms := stats["300 entries"][reg][op]["manifesto"]
-			if len(ms) == 0 {
-				continue
-			}
-			fmt.Fprintf(&sb, "%s, %s:\n\n```\n%s\n```\n\n", reg, op, strings.Join(ms[len(ms)-1].trace, "\n"))
-		}
-	}
+	writeTraces(&sb, stats["300 entries"])
 	pe.emit(b, "scale.md", sb.String())
 	pe.emit(b, "goal-scale.md", goal.String())
 }
