@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/newest"
 )
 
 // Read caps. Real manifests and indexes are a few KiB; the OCI distribution
@@ -103,8 +104,8 @@ func entryFromDescriptor(d v1.Descriptor) (Entry, bool) {
 	if CheckKey(key) != nil {
 		return Entry{}, false
 	}
-	created, _ := time.Parse(time.RFC3339Nano, d.Annotations[AnnotationCreated])
-	e := Entry{Key: key, Digest: d.Digest.String(), Size: -1, Created: created.UTC(),
+	created, _ := newest.Parse(d.Annotations[AnnotationCreated]) // zero when absent or not RFC 3339
+	e := Entry{Key: key, Digest: d.Digest.String(), Size: -1, Created: created,
 		MediaType: d.Annotations[AnnotationMediaType], ManifestSize: d.Size}
 	if n, err := strconv.ParseInt(d.Annotations[AnnotationSize], 10, 64); err == nil && n >= 0 {
 		e.Size = n
@@ -144,7 +145,7 @@ func parseEntry(b []byte, want v1.Hash, subject v1.Hash, key string) (parsedEntr
 	case m.Layers[0].Size < 0:
 		return parsedEntry{}, invalidf("entry %s has a value of negative size", want)
 	}
-	created, _ := time.Parse(time.RFC3339Nano, m.Annotations[AnnotationCreated])
+	created, _ := newest.Parse(m.Annotations[AnnotationCreated])
 	v := m.Layers[0]
 	return parsedEntry{
 		manifest: m,
@@ -154,7 +155,7 @@ func parseEntry(b []byte, want v1.Hash, subject v1.Hash, key string) (parsedEntr
 			Digest:       want.String(),
 			MediaType:    string(v.MediaType),
 			Size:         v.Size,
-			Created:      created.UTC(),
+			Created:      created,
 			Title:        v.Annotations[AnnotationTitle],
 			ManifestSize: int64(len(b)),
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/theupdateframework/notary/tuf/data"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/newest"
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
@@ -155,9 +156,9 @@ func fromTarget(t *client.TargetWithRole) (subject, key, entry string, size int6
 	if c.Key != key {
 		return "", "", "", 0, time.Time{}, bad("custom key %q, name says %q", c.Key, key)
 	}
-	created, terr := time.Parse(time.RFC3339Nano, c.Created)
+	created, terr := newest.Parse(c.Created)
 	if terr != nil {
-		return "", "", "", 0, time.Time{}, bad("custom created %q: %v", c.Created, terr)
+		return "", "", "", 0, time.Time{}, bad("custom created: %v", terr)
 	}
 	return subject, key, entry, t.Length, created, nil
 }

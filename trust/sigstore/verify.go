@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
+	"github.com/manifesto-dev/manifesto/internal/newest"
 	"github.com/manifesto-dev/manifesto/trust"
 )
 
@@ -450,7 +451,7 @@ func parseClaims(ann map[string]any) (claims, string) {
 	}
 	if v, ok := ann[AnnotationEntryCreated]; ok {
 		s, _ := v.(string)
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := newest.Parse(s)
 		if err != nil {
 			return claims{}, fmt.Sprintf("has annotation %s = %s, not an RFC 3339 time", AnnotationEntryCreated, quote(fmt.Sprint(v)))
 		}
