@@ -8,6 +8,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/manifesto-dev/manifesto/internal/errdef"
 )
@@ -150,7 +151,8 @@ func (t *Target) remove(ctx context.Context, subject v1.Descriptor, ds []v1.Desc
 }
 
 // relist makes a registry with the referrers API list the kept entries
-// again, if the deletions made it drop some (confirmListed).
+// again, if the deletions made it drop some: it sends each dropped one
+// again by digest and confirms as a copy does (confirmListed).
 func (t *Target) relist(ctx context.Context, kept []Entry) error {
 	m, ok := t.b.(*remoteBackend)
 	if !ok || m.known() != referrersSupported || len(kept) == 0 {
@@ -184,6 +186,11 @@ func (t *Target) relist(ctx context.Context, kept []Entry) error {
 		}
 		if err != nil {
 			return err
+		}
+		// Send it again now, so that confirmListed's first read (after its
+		// own settle, which then follows our last PUT) can already see it.
+		if _, err := m.r.putManifest(ctx, h.String(), types.OCIManifestSchema1, b); err != nil {
+			return fmt.Errorf("list kept entry %s again: %w", h, err)
 		}
 		t.attached = append(t.attached, attachedRef{subject: subject, d: v1.Descriptor{Digest: h, Size: int64(len(b))}, b: b})
 	}
