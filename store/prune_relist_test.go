@@ -2,21 +2,10 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/manifesto-dev/manifesto/internal/testimage"
 )
@@ -29,7 +18,6 @@ import (
 func TestPruneRelistsDroppedKept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true))
 	var (
 		mu         sync.Mutex
 		drop       string // digest the listing leaves out, once a DELETE came
@@ -38,8 +26,9 @@ func TestPruneRelistsDroppedKept(t *testing.T) {
 		resends    int // PUTs of the dropped entry by digest
 		keptDigest string
 	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	image := losingReferrersImage(t, func(r *http.Request) string {
 		mu.Lock()
+		defer mu.Unlock()
 		switch {
 		case r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/manifests/sha256:"):
 			deleted, drop = true, keptDigest
@@ -49,41 +38,16 @@ func TestPruneRelistsDroppedKept(t *testing.T) {
 		case deleted && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/referrers/"):
 			reads++
 		}
-		d := drop
-		mu.Unlock()
-		if d == "" || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/referrers/") {
-			inner.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		inner.ServeHTTP(rec, r)
-		var idx v1.IndexManifest
-		if err := json.Unmarshal(rec.Body.Bytes(), &idx); err != nil {
-			t.Errorf("referrers answer: %v", err)
-			return
-		}
-		idx.Manifests = slices.DeleteFunc(idx.Manifests, func(m v1.Descriptor) bool { return m.Digest.String() == d })
-		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
-		json.NewEncoder(w).Encode(idx)
-	}))
-	t.Cleanup(srv.Close)
-	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
-	ref, err := name.ParseReference(image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _ := random.Image(64, 1)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+		return drop
+	})
 	w := open(t, image, WithAccess(Delete))
-	var hist []Entry
 	for _, v := range []string{"old", "new"} {
 		if _, err := w.Put(ctx, "scan", Value{Path: testimage.WriteValue(t, v+".txt", v)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if hist, err = w.History(ctx, "scan"); err != nil || len(hist) != 2 {
+	hist, err := w.History(ctx, "scan")
+	if err != nil || len(hist) != 2 {
 		t.Fatalf("history = %v, %v", hist, err)
 	}
 	mu.Lock()

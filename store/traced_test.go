@@ -30,40 +30,19 @@ import (
 func TestReferrersListingLosesEntry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true))
 	var drop atomic.Pointer[string] // digest the referrers listing leaves out
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	image := losingReferrersImage(t, func(r *http.Request) string {
 		d := drop.Load()
 		if d != nil && r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+*d) {
 			// Sent again by digest (repair): listed from now on.
 			drop.Store(nil)
 			d = nil
 		}
-		if d == nil || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/referrers/") {
-			inner.ServeHTTP(w, r)
-			return
+		if d == nil {
+			return ""
 		}
-		rec := httptest.NewRecorder()
-		inner.ServeHTTP(rec, r)
-		var idx v1.IndexManifest
-		if err := json.Unmarshal(rec.Body.Bytes(), &idx); err != nil {
-			t.Errorf("referrers answer: %v", err)
-			return
-		}
-		idx.Manifests = slices.DeleteFunc(idx.Manifests, func(m v1.Descriptor) bool { return m.Digest.String() == *d })
-		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
-		json.NewEncoder(w).Encode(idx)
-	}))
-	t.Cleanup(srv.Close)
-	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
-	ref, err := name.ParseReference(image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _ := random.Image(64, 1)
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+		return *d
+	})
 	w := open(t, image, WithAccess(Delete))
 	put := func(key, value string) Entry {
 		e, err := w.Put(ctx, key, Value{Path: testimage.WriteValue(t, key+".txt", value)})
@@ -110,4 +89,46 @@ func TestReferrersListingLosesEntry(t *testing.T) {
 	if got := keys(); !slices.Equal(got, []string{"kept"}) {
 		t.Errorf("list after deleting %s = %q, want only kept", lost.Digest, got)
 	}
+}
+
+// losingReferrersImage starts a registry with the referrers API behind a
+// proxy whose referrers listings leave out the digest lost returns for
+// each request ("" for none), as olareg v0.2.2 loses referrers under racing
+// writers; lost sees every request first, so a test can change what is
+// lost as requests arrive. It pushes an image and returns its reference.
+func losingReferrersImage(t *testing.T, lost func(*http.Request) string) string {
+	t.Helper()
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := lost(r)
+		if d == "" || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/referrers/") {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		inner.ServeHTTP(rec, r)
+		var idx v1.IndexManifest
+		if err := json.Unmarshal(rec.Body.Bytes(), &idx); err != nil {
+			t.Errorf("referrers answer: %v", err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		idx.Manifests = slices.DeleteFunc(idx.Manifests, func(m v1.Descriptor) bool { return m.Digest.String() == d })
+		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
+		json.NewEncoder(w).Encode(idx)
+	}))
+	t.Cleanup(srv.Close)
+	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:v1"
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	return image
 }
